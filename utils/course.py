@@ -1,0 +1,59 @@
+"""The setup cell's one call: pick the mode, configure the environment, print the banner.
+
+    from utils import course
+    ctx = course.setup("01-weave")
+
+Must run before `import wandb` / `import weave` in a kernel: both read telemetry and mode
+variables at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from dataclasses import dataclass
+
+from utils import mode as _mode
+from utils.paths import runtime_dir, shown
+
+
+@dataclass(frozen=True)
+class Context:
+    chapter: str
+    mode: _mode.CourseMode
+    profile: str
+
+    @property
+    def local(self) -> bool:
+        return self.mode.local
+
+    @property
+    def fast(self) -> bool:
+        return self.profile == "fast"
+
+    def project(self, name: str | None = None) -> str:
+        """The W&B/Weave project for this chapter (same name in both modes)."""
+        return f"wandb-course-{name or self.chapter}"
+
+
+def setup(chapter: str, profile: str = "full", check_key: bool = True) -> Context:
+    """Decide the mode once per kernel and print the banner learners look for."""
+    if profile not in ("full", "fast"):
+        raise ValueError(f"PROFILE must be 'full' or 'fast', not {profile!r}")
+    mode = _mode.detect()
+    extra = {"profile": profile, "state": shown(runtime_dir()), "python": platform.python_version()}
+    if mode.online and check_key:
+        key, _ = _mode.find_key("WANDB_API_KEY")
+        assert key is not None
+        os.environ["WANDB_API_KEY"] = key  # a Colab secret becomes visible to wandb
+        extra["W&B user"] = _mode.check_wandb_key(key)
+        if mode.openai:
+            okey, _ = _mode.find_key("OPENAI_API_KEY")
+            os.environ["OPENAI_API_KEY"] = okey or ""
+    _mode.configure(mode)
+    if "wandb" in sys.modules or "weave" in sys.modules:
+        mode.notes.append("wandb/weave were imported before setup(); restart the kernel if "
+                          "telemetry or mode settings look wrong")
+    print(_mode.banner(mode, chapter, extra))
+    return Context(chapter=chapter, mode=mode, profile=profile)
