@@ -51,20 +51,17 @@ def _show(item: Skipped) -> None:
     )
     try:
         from IPython import get_ipython
-        from IPython.display import HTML, display
+        from IPython.display import display
 
-        if get_ipython() is not None:
-            display(
-                HTML(
-                    '<div style="border-left:4px solid #f5a623;padding:4px 10px;'
-                    'background:rgba(245,166,35,.08)"><b>⏭ ONLINE-ONLY</b> · '
-                    f"<code>{html.escape(item.name)}</code> skipped in local mode<br>"
-                    f"<b>why:</b> {html.escape(item.why)}<br>"
-                    f"<b>online you would see:</b> {html.escape(item.online)}</div>"
-                ),
-                metadata={"text/plain": text},
+        if get_ipython() is not None:  # rich box in notebooks, plain text as the fallback
+            box = (
+                '<div style="border-left:4px solid #f5a623;padding:4px 10px;'
+                'background:rgba(245,166,35,.08)"><b>⏭ ONLINE-ONLY</b> · '
+                f"<code>{html.escape(item.name)}</code> skipped in local mode<br>"
+                f"<b>why:</b> {html.escape(item.why)}<br>"
+                f"<b>online you would see:</b> {html.escape(item.online)}</div>"
             )
-            print(text)
+            display({"text/html": box, "text/plain": text}, raw=True)
             return
     except ImportError:
         pass

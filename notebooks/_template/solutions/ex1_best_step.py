@@ -1,0 +1,3 @@
+def best_step(history) -> int:
+    """The step (index of `history`) at which `loss` was lowest."""
+    return int(history["loss"].idxmin())
