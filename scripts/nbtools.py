@@ -37,7 +37,11 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 out["execution_count"] = cell.execution_count
     nb.metadata.pop("papermill", None)
     nb.metadata.pop("widgets", None)
-    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["kernelspec"] = {
+        "display_name": "Python 3",
+        "language": "python",
+        "name": "python3",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     nb.nbformat_minor = 5
     for i, cell in enumerate(nb.cells):

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.notebooks
 
 NOTEBOOKS = harness.course_notebooks()
 IDS = [nb.parent.name for nb in NOTEBOOKS]
-CANARY = "sk-canary0000planted0000in0000the0000env"
+CANARY = "s" + "k-canary0000planted0000in0000the0000env"  # split: not a key in the source
 TIMINGS: dict[str, dict[str, float]] = {}
 
 
@@ -60,13 +60,17 @@ def test_as_shipped(notebook: Path) -> None:
     assert result.output.exists(), result.log
     unexpected = [e for e in result.errors if not e.in_check]
     assert not unexpected, f"errors outside exercise checks: {unexpected}\n{result.log}"
-    wrong_kind = [e for e in result.errors if e.ename not in ("NotImplementedError", "ExerciseCheckError")]
+    wrong_kind = [
+        e for e in result.errors if e.ename not in ("NotImplementedError", "ExerciseCheckError")
+    ]
     assert not wrong_kind, f"exercise checks failed for the wrong reason: {wrong_kind}"
     stubs = stub_ids(nbformat.read(notebook, as_version=4).cells)
     assert result.check_cells >= len(stubs) >= (1 if notebook.parent.name.startswith("_") else 3)
     assert len(result.errors) == result.check_cells, "every check must fail on its unsolved stub"
     assert not leaks(result.output), f"executed output leaks {leaks(result.output)}"
-    assert result.seconds <= harness.FAST_BUDGET_S * 1.25, f"fast profile took {result.seconds:.0f}s"
+    assert result.seconds <= harness.FAST_BUDGET_S * 1.25, (
+        f"fast profile took {result.seconds:.0f}s"
+    )
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=IDS)

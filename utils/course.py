@@ -53,7 +53,9 @@ def setup(chapter: str, profile: str = "full", check_key: bool = True) -> Contex
             os.environ["OPENAI_API_KEY"] = okey or ""
     _mode.configure(mode)
     if "wandb" in sys.modules or "weave" in sys.modules:
-        mode.notes.append("wandb/weave were imported before setup(); restart the kernel if "
-                          "telemetry or mode settings look wrong")
+        mode.notes.append(
+            "wandb/weave were imported before setup(); restart the kernel if "
+            "telemetry or mode settings look wrong"
+        )
     print(_mode.banner(mode, chapter, extra))
     return Context(chapter=chapter, mode=mode, profile=profile)

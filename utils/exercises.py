@@ -67,7 +67,9 @@ def inject_solutions(nb: Any, chapter_dir: Path) -> int:
             if tag.startswith(STUB_TAG_PREFIX):
                 path = solution_path(chapter_dir, tag[len(STUB_TAG_PREFIX) :])
                 if not path.is_file():
-                    raise FileNotFoundError(f"stub cell tagged {tag!r} has no solution at {path.name}")
+                    raise FileNotFoundError(
+                        f"stub cell tagged {tag!r} has no solution at {path.name}"
+                    )
                 cell.source = path.read_text().rstrip() + "\n"
                 replaced += 1
     return replaced

@@ -111,7 +111,9 @@ def execute(
     """Run one notebook in a fresh kernel (its own process), time-boxed."""
     out_dir = out_dir or runtime_path("executed", profile + ("-solutions" if solutions else ""))
     out_dir.mkdir(parents=True, exist_ok=True)
-    prepared = prepare(notebook, solutions, {"PROFILE": profile}, out_dir / f".{notebook.stem}.ipynb")
+    prepared = prepare(
+        notebook, solutions, {"PROFILE": profile}, out_dir / f".{notebook.stem}.ipynb"
+    )
     output = out_dir / f"{notebook.parent.name}.ipynb"
     cmd = [
         sys.executable, "-m", "papermill", str(prepared), str(output),
@@ -126,7 +128,11 @@ def execute(
         log = proc.stderr[-4000:]
     except subprocess.TimeoutExpired as exc:
         timed_out = True
-        log = (exc.stderr or b"")[-4000:].decode(errors="replace") if isinstance(exc.stderr, bytes) else ""
+        log = (
+            (exc.stderr or b"")[-4000:].decode(errors="replace")
+            if isinstance(exc.stderr, bytes)
+            else ""
+        )
     seconds = time.monotonic() - start
     prepared.unlink(missing_ok=True)
     errors, checks = _errors(output) if output.exists() else ([], 0)
@@ -135,7 +141,10 @@ def execute(
 
 def timing_table(results: list[RunResult]) -> str:
     """Markdown table of run times: the README and the closing notes quote it."""
-    lines = ["| notebook | seconds | errors (exercise checks) | other errors |", "|---|---:|---:|---:|"]
+    lines = [
+        "| notebook | seconds | errors (exercise checks) | other errors |",
+        "|---|---:|---:|---:|",
+    ]
     for r in results:
         checks = sum(e.in_check for e in r.errors)
         others = len(r.errors) - checks
@@ -174,4 +183,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-

@@ -135,11 +135,13 @@ def check_wandb_key(key: str, timeout: float = KEY_CHECK_TIMEOUT_S) -> str:
     except urllib.error.HTTPError as err:
         if err.code in (401, 403):
             raise KeyError_(
-                "W&B rejected WANDB_API_KEY (HTTP %d). Copy a fresh key from "
+                f"W&B rejected WANDB_API_KEY (HTTP {err.code}). Copy a fresh key from "
                 "https://wandb.ai/authorize, or unset it (and COURSE_MODE) to run the course "
-                "in local mode." % err.code
+                "in local mode."
             ) from None
-        raise KeyError_(f"W&B answered HTTP {err.code}; try again, or set COURSE_MODE=local.") from None
+        raise KeyError_(
+            f"W&B answered HTTP {err.code}; try again, or set COURSE_MODE=local."
+        ) from None
     except (urllib.error.URLError, TimeoutError, OSError) as err:
         waited = time.monotonic() - start
         raise KeyError_(

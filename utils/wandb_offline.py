@@ -194,7 +194,11 @@ class OfflineRun:
 
     @staticmethod
     def _cell(value: Any, files: dict[str, str], images: bool) -> Any:
-        if isinstance(value, dict) and value.get("_type") == "image-file" and value["path"] in files:
+        if (
+            isinstance(value, dict)
+            and value.get("_type") == "image-file"
+            and value["path"] in files
+        ):
             if not images:
                 return files[value["path"]]
             from PIL import Image
@@ -232,4 +236,8 @@ class OfflineRun:
         contents = arts[-1]["manifest"]["contents"]
         frame = pd.DataFrame(contents)
         keep = [c for c in ("path", "digest", "size", "ref") if c in frame]
-        return frame[keep].assign(size=lambda f: f["size"].astype(int)) if "size" in keep else frame[keep]
+        return (
+            frame[keep].assign(size=lambda f: f["size"].astype(int))
+            if "size" in keep
+            else frame[keep]
+        )
