@@ -1,0 +1,217 @@
+"""`DocsQA`: retrieve course documents, then ask an OpenAI-compatible chat model to answer.
+
+A `weave.Model` so every setting that changes answers (retriever, k, prompt, model, temperature)
+is a versioned field: change the prompt and Weave records a new model version, and Evaluations
+compare versions side by side. `predict` is an op calling two ops, `retrieve` and `generate`, so
+a trace shows which chunks the model saw next to what it said.
+
+The LLM client is injectable (`DocsQA(client=...)`): tests pass a fake with the same
+`chat.completions.create` shape and need no server. Without one, the course's `utils.llm` picks
+the client (local server or OpenAI) on first use; it is imported lazily so building a model, or
+running the retriever alone, never needs the LLM stack.
+
+Ops run untraced until `weave.init` is called, so everything here also works as plain Python.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import weave
+from pydantic import PrivateAttr, field_validator
+
+from utils.docsqa.corpus import DEFAULT_MAX_CHARS
+from utils.docsqa.evalset import IDK
+from utils.docsqa.retrieval import Retriever, RetrieverKind, get_retriever
+
+SYSTEM_PROMPT = (
+    "You are DocsQA, the teaching assistant of a course on Weights & Biases and Weave. "
+    "You answer from the course notes you are given and never from memory."
+)
+
+# The two rules that matter: answer only from the context, and a fixed phrase when it cannot.
+# A fixed phrase makes abstention measurable: a scorer can check for it instead of guessing.
+DEFAULT_PROMPT = """Answer the question using ONLY the course notes below.
+If the notes do not contain the answer, reply with exactly: I don't know.
+Answer in at most three sentences. After the answer, cite the notes you used by the ids shown
+in square brackets above each note.
+
+Course notes:
+{context}
+
+Question: {question}
+Answer:"""
+
+_THINK_RE = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
+_LABEL_RE = re.compile(r"^\s*(answer|a)\s*:\s*", re.IGNORECASE)
+_IDK_RE = re.compile(
+    r"^\W*(i\s+(do\s+not|don'?t|don’t)\s+know|i\s+cannot\s+answer|not\s+in\s+the\s+(notes|context))",
+    re.IGNORECASE,
+)
+_CITE_RE = re.compile(r"\[([a-z0-9][a-z0-9#,\s-]*)\]")
+
+
+def _llm() -> Any:
+    """`utils.llm`, imported on first LLM call only (it may pull in server checks)."""
+    return importlib.import_module("utils.llm")
+
+
+def format_context(contexts: Sequence[dict[str, Any]]) -> str:
+    """One block per chunk headed `[doc_id] title`: the id the prompt asks the model to cite."""
+    return "\n\n".join(f"[{c['doc_id']}] {c['title']}\n{c['text']}" for c in contexts)
+
+
+def is_abstention(answer: str) -> bool:
+    """Whether an answer is the model declining ("I don't know" and close variants)."""
+    return not answer.strip() or bool(_IDK_RE.match(answer))
+
+
+def postprocess_answer(raw: str) -> str:
+    """Clean a raw completion into the answer a user sees.
+
+    Drops `<think>` blocks that local reasoning models emit (an unclosed one means the token
+    budget ran out mid-thought: nothing usable follows), strips an echoed "Answer:" label, and
+    maps every abstention variant to the one canonical `IDK` string so scorers can compare
+    exactly.
+    """
+    text = _THINK_RE.sub("", raw or "").strip()
+    text = _LABEL_RE.sub("", text).strip()
+    if is_abstention(text):
+        return IDK
+    return text
+
+
+def cited_doc_ids(answer: str, allowed: Sequence[str] | None = None) -> list[str]:
+    """Doc ids cited as `[id]` in an answer, in order, without repeats; with `allowed`, only
+    ids that were actually retrieved count (a cited id the model never saw is a hallucination)."""
+    out: list[str] = []
+    for group in _CITE_RE.findall(answer):
+        for raw in group.split(","):
+            doc_id = raw.strip().split("#", 1)[0]
+            if doc_id and doc_id not in out and (allowed is None or doc_id in allowed):
+                out.append(doc_id)
+    return out
+
+
+class DocsQA(weave.Model):
+    """Retrieval-augmented question answering over the course corpus.
+
+    Fields are the knobs the chapters turn. `model_name=""` means "the course default" (from
+    `utils.llm.chat_model()`, resolved at call time and reported in every output). `min_score`
+    enables a cheap fallback: when no chunk scores at least that much, answer `IDK` without an
+    LLM call. Scores depend on the retriever (cosine for embeddings, unbounded for BM25), so the
+    default is off.
+    """
+
+    retriever: RetrieverKind = "embedding"
+    top_k: int = 4
+    chunk_max_chars: int = DEFAULT_MAX_CHARS
+    min_score: float | None = None
+    system_prompt: str = SYSTEM_PROMPT
+    prompt_template: str = DEFAULT_PROMPT
+    model_name: str = ""
+    temperature: float = 0.0
+    max_tokens: int = 300
+
+    _client: Any = PrivateAttr(default=None)
+    _retriever_obj: Any = PrivateAttr(default=None)
+    _default_model: str | None = PrivateAttr(default=None)
+
+    def __init__(self, *, client: Any = None, retriever_obj: Retriever | None = None, **data: Any):
+        """`client` and `retriever_obj` override the defaults; they are private attributes, not
+        fields, so they are never serialised into a Weave object version."""
+        super().__init__(**data)
+        self._client = client
+        self._retriever_obj = retriever_obj
+
+    @field_validator("prompt_template")
+    @classmethod
+    def _template_has_slots(cls, value: str) -> str:
+        for slot in ("{context}", "{question}"):
+            if slot not in value:
+                raise ValueError(f"prompt_template must contain {slot}")
+        return value
+
+    @field_validator("top_k")
+    @classmethod
+    def _positive_k(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("top_k must be >= 1")
+        return value
+
+    def _get_retriever(self) -> Retriever:
+        if self._retriever_obj is None:
+            self._retriever_obj = get_retriever(self.retriever, self.chunk_max_chars)
+        return self._retriever_obj
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            self._client = _llm().openai_client()
+        return self._client
+
+    def resolved_model_name(self) -> str:
+        """The chat model actually called (the field, or the course default when empty, looked
+        up once per instance because `utils.llm` may ask the local server which model it runs)."""
+        if self.model_name:
+            return self.model_name
+        if self._default_model is None:
+            self._default_model = str(_llm().chat_model())
+        return self._default_model
+
+    def build_messages(
+        self, question: str, contexts: Sequence[dict[str, Any]]
+    ) -> list[dict[str, str]]:
+        """The chat messages for one question: public so chapters can print the exact prompt."""
+        user = self.prompt_template.format(context=format_context(contexts), question=question)
+        return [
+            {"role": "system", "content": self.system_prompt},
+            {"role": "user", "content": user},
+        ]
+
+    @weave.op
+    def retrieve(self, question: str) -> list[dict[str, Any]]:
+        """The top_k chunks for the question, as dicts (doc_id, chunk_id, title, text, score)."""
+        return [hit.as_context() for hit in self._get_retriever().search(question, self.top_k)]
+
+    @weave.op
+    def generate(self, question: str, contexts: list[dict[str, Any]]) -> str:
+        """One chat completion over the built prompt; returns the raw text (post-processing is
+        left to `predict` so the trace keeps what the model literally said)."""
+        response = self._get_client().chat.completions.create(
+            model=self.resolved_model_name(),
+            messages=self.build_messages(question, contexts),
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+        )
+        return response.choices[0].message.content or ""
+
+    @weave.op
+    def predict(self, question: str) -> dict[str, Any]:
+        """Answer one question: retrieve, (maybe) generate, post-process.
+
+        Returns `answer`, `abstained`, `doc_ids` (unique, in rank order: what retrieval metrics
+        score), `chunk_ids`, `contexts` (chunk texts: what faithfulness scorers need),
+        `citations` (retrieved ids the answer cites), `fallback` (why the LLM was skipped, or
+        None) and `model`.
+        """
+        contexts = self.retrieve(question)
+        doc_ids = list(dict.fromkeys(c["doc_id"] for c in contexts))
+        fallback = None
+        if self.min_score is not None and all(c["score"] < self.min_score for c in contexts):
+            answer, fallback, model = IDK, "low_retrieval_score", None
+        else:
+            model = self.resolved_model_name()
+            answer = postprocess_answer(self.generate(question, contexts))
+        return {
+            "answer": answer,
+            "abstained": answer == IDK,
+            "doc_ids": doc_ids,
+            "chunk_ids": [c["chunk_id"] for c in contexts],
+            "contexts": [c["text"] for c in contexts],
+            "citations": cited_doc_ids(answer, doc_ids),
+            "fallback": fallback,
+            "model": model,
+        }
