@@ -167,6 +167,9 @@ def configure(mode: CourseMode) -> None:
     os.environ.setdefault("WANDB_ARTIFACT_DIR", str(runtime_path("wandb", "artifacts")))
     if mode.local:
         os.environ["WANDB_MODE"] = "offline"
+        # wandb.init() would otherwise call weave.init(), which always wants a W&B login;
+        # locally, Weave runs on the course's own store (utils.tracing).
+        os.environ["WANDB_DISABLE_WEAVE"] = "true"
         # Config dir holds settings + netrc lookups; keep local runs from reading a stale login.
         os.environ.setdefault("WANDB_CONFIG_DIR", str(runtime_path("wandb", "config")))
     else:

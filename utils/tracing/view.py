@@ -1,0 +1,291 @@
+"""Seeing traces inside the notebook: a calls table (pandas) and a trace tree (HTML).
+
+In local mode there is no Weave UI to click through, so these two views carry what a learner
+would look at there: per call its op, status, latency, tokens and cost, and for one trace the
+parent/child tree. Both read through the normal client API (`client.get_calls`), so they
+work the same online, where they complement the UI link.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from weave.trace.weave_client import WeaveClient
+
+FRAME_COLUMNS = [
+    "op",
+    "display_name",
+    "status",
+    "latency_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "tokens",
+    "cost",
+    "started_at",
+    "exception",
+    "id",
+    "trace_id",
+    "parent_id",
+    "inputs",
+    "output",
+]
+STATUS_COLOURS = {
+    "success": "#1a7f37",
+    "error": "#cf222e",
+    "descendant_error": "#bc4c00",
+    "running": "#0969da",
+}
+PREVIEW_CHARS = 160
+
+
+def _client(client: WeaveClient | None) -> WeaveClient:
+    if client is not None:
+        return client
+    from weave.trace.context.weave_client_context import require_weave_client
+
+    return require_weave_client()
+
+
+def _get(call: Any, name: str, default: Any = None) -> Any:
+    if isinstance(call, Mapping):
+        return call.get(name, default)
+    return getattr(call, name, default)
+
+
+def op_label(op_name: str | None) -> str:
+    """`weave:///e/p/op/name:digest` -> `name` (and plain names unchanged)."""
+    if not op_name:
+        return ""
+    tail = op_name.rsplit("/", 1)[-1] if op_name.startswith("weave:///") else op_name
+    return tail.split(":", 1)[0]
+
+
+def status_of(call: Any) -> str:
+    """The server's `summary.weave.status` when present, else derived the same way."""
+    summary = _get(call, "summary") or {}
+    weave_summary = summary.get("weave") or {}
+    status = weave_summary.get("status")
+    if status:
+        return str(getattr(status, "value", status))
+    if _get(call, "exception"):
+        return "error"
+    if _get(call, "ended_at") is None:
+        return "running"
+    counts = summary.get("status_counts") or {}
+    errors = sum(v for k, v in counts.items() if str(getattr(k, "value", k)) == "error")
+    return "descendant_error" if errors else "success"
+
+
+def latency_ms(call: Any) -> float | None:
+    started, ended = _get(call, "started_at"), _get(call, "ended_at")
+    if isinstance(started, dt.datetime) and isinstance(ended, dt.datetime):
+        return (ended - started).total_seconds() * 1000
+    return None
+
+
+def token_counts(call: Any) -> tuple[int | None, int | None, int | None]:
+    """(prompt, completion, total) summed over every model in `summary.usage`."""
+    usage = (_get(call, "summary") or {}).get("usage") or {}
+    if not usage:
+        return None, None, None
+    prompt = completion = total = 0
+    for model_usage in usage.values():
+        if not isinstance(model_usage, Mapping):
+            continue
+        p = model_usage.get("prompt_tokens") or model_usage.get("input_tokens") or 0
+        c = model_usage.get("completion_tokens") or model_usage.get("output_tokens") or 0
+        prompt += int(p)
+        completion += int(c)
+        total += int(model_usage.get("total_tokens") or (p + c))
+    return prompt, completion, total
+
+
+def cost_of(call: Any) -> float | None:
+    """Total cost from `summary.weave.costs` (present when fetched with include_costs=True)."""
+    costs = ((_get(call, "summary") or {}).get("weave") or {}).get("costs") or {}
+    if not costs:
+        return None
+    return sum(
+        float(c.get("prompt_tokens_total_cost") or 0)
+        + float(c.get("completion_tokens_total_cost") or 0)
+        for c in costs.values()
+        if isinstance(c, Mapping)
+    )
+
+
+def _first_line(text: str | None) -> str | None:
+    if not text:
+        return None
+    try:  # the client sends exceptions as JSON: {"type": ..., "message": ...}
+        parsed = json.loads(text)
+        if isinstance(parsed, dict) and "type" in parsed:
+            return f"{parsed['type']}: {parsed.get('message', '')}".strip()
+    except (TypeError, ValueError):
+        pass
+    return text.strip().splitlines()[0] if text.strip() else None
+
+
+def _plain(value: Any) -> Any:
+    """Weave's traced containers (WeaveDict, WeaveList, ...) -> plain Python for display."""
+    unwrap = getattr(value, "unwrap", None)
+    return unwrap() if callable(unwrap) else value
+
+
+def _preview(value: Any, limit: int = PREVIEW_CHARS) -> str:
+    value = _plain(value)
+    try:
+        text = json.dumps(value, default=str, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def call_row(call: Any) -> dict[str, Any]:
+    """One call as a flat dict with the FRAME_COLUMNS keys."""
+    prompt, completion, total = token_counts(call)
+    return {
+        "op": op_label(_get(call, "op_name")),
+        "display_name": _get(call, "display_name"),
+        "status": status_of(call),
+        "latency_ms": latency_ms(call),
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "tokens": total,
+        "cost": cost_of(call),
+        "started_at": _get(call, "started_at"),
+        "exception": _first_line(_get(call, "exception")),
+        "id": _get(call, "id"),
+        "trace_id": _get(call, "trace_id"),
+        "parent_id": _get(call, "parent_id"),
+        "inputs": _preview(_get(call, "inputs")),
+        "output": _preview(_get(call, "output")),
+    }
+
+
+def calls_frame(
+    calls: Iterable[Any] | WeaveClient | None = None,
+    *,
+    include_costs: bool = True,
+    **get_calls_kwargs: Any,
+) -> pd.DataFrame:
+    """Calls as a DataFrame, one row each, columns FRAME_COLUMNS.
+
+    `calls` may be calls you already have (e.g. `client.get_calls(...)`), a client, or None
+    for the global client; with a client, keyword arguments go to `get_calls`:
+    `calls_frame(client, filter={"trace_roots_only": True}, limit=20)`.
+    """
+    import pandas as pd
+
+    if calls is None or hasattr(calls, "get_calls"):
+        client = _client(calls)  # type: ignore[arg-type]
+        client.flush()  # calls just made may still be queued in the client's workers
+        calls = client.get_calls(include_costs=include_costs, **get_calls_kwargs)
+    rows = [call_row(c) for c in calls]  # type: ignore[union-attr]
+    frame = pd.DataFrame(rows, columns=FRAME_COLUMNS)
+    if not frame.empty:
+        frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
+        for column in ("prompt_tokens", "completion_tokens", "tokens"):
+            frame[column] = frame[column].astype("Int64")  # integers with gaps, not floats
+    return frame
+
+
+# ----------------------------------------------------------------------------- trace tree
+def _trace_calls(target: Any, client: WeaveClient) -> tuple[str, list[Any]]:
+    """Resolve a call object, call id or trace id to (trace_id, all calls of the trace)."""
+    client.flush()
+    trace_id = _get(target, "trace_id") if not isinstance(target, str) else None
+    if trace_id is None and isinstance(target, str):
+        calls = list(client.get_calls(filter={"trace_ids": [target]}, include_costs=True))
+        if calls:
+            return target, calls
+        trace_id = client.get_call(target).trace_id
+    calls = list(client.get_calls(filter={"trace_ids": [trace_id]}, include_costs=True))
+    return str(trace_id), calls
+
+
+def _badge(status: str) -> str:
+    colour = STATUS_COLOURS.get(status, "#57606a")
+    return (
+        f'<span style="color:#fff;background:{colour};border-radius:3px;'
+        f'padding:0 4px;font-size:11px">{html.escape(status)}</span>'
+    )
+
+
+def _fmt(value: float | int | None, spec: str, unit: str = "") -> str:
+    return "" if value is None else f"{value:{spec}}{unit}"
+
+
+def _node_html(call: Any, children: dict[str | None, list[Any]], depth: int) -> list[str]:
+    row = call_row(call)
+    name = html.escape(row["display_name"] or row["op"])
+    indent = depth * 18
+    exc = row["exception"]
+    details = (
+        f"<details><summary>{name}</summary>"
+        f"<div><b>inputs</b> <code>{html.escape(row['inputs'])}</code></div>"
+        f"<div><b>output</b> <code>{html.escape(row['output'])}</code></div>"
+        + (f'<div style="color:#cf222e"><b>error</b> {html.escape(exc)}</div>' if exc else "")
+        + "</details>"
+    )
+    cells = [
+        f'<td style="padding-left:{indent + 4}px;text-align:left">{details}</td>',
+        f"<td>{_badge(row['status'])}</td>",
+        f"<td style='text-align:right'>{_fmt(row['latency_ms'], ',.1f', ' ms')}</td>",
+        f"<td style='text-align:right'>{_fmt(row['tokens'], ',d')}</td>",
+        f"<td style='text-align:right'>{_fmt(row['cost'], '.6f', ' $')}</td>",
+    ]
+    out = ["<tr>" + "".join(cells) + "</tr>"]
+    for child in children.get(_get(call, "id"), []):
+        out.extend(_node_html(child, children, depth + 1))
+    return out
+
+
+def trace_html(target: Any, client: WeaveClient | None = None) -> str:
+    """One trace as an HTML table-tree: op, status, latency, tokens and cost per call.
+
+    `target` is a call (e.g. from `op.call(...)` or `client.get_calls()`), a call id or a
+    trace id.
+    """
+    client = _client(client)
+    trace_id, calls = _trace_calls(target, client)
+    ids = {_get(c, "id") for c in calls}
+    children: dict[str | None, list[Any]] = {}
+    for c in sorted(calls, key=lambda c: _get(c, "started_at") or dt.datetime.min):
+        parent = _get(c, "parent_id")
+        children.setdefault(parent if parent in ids else None, []).append(c)
+    body: list[str] = []
+    for root in children.get(None, []):
+        body.extend(_node_html(root, children, 0))
+    header = "".join(
+        f"<th style='text-align:{a}'>{h}</th>"
+        for h, a in (
+            ("call", "left"),
+            ("status", "left"),
+            ("latency", "right"),
+            ("tokens", "right"),
+            ("cost", "right"),
+        )
+    )
+    return (
+        f'<div class="course-trace"><div style="font-size:12px;color:#57606a">trace '
+        f"{html.escape(trace_id)} · {len(calls)} calls</div>"
+        f'<table style="border-collapse:collapse;font-size:13px"><thead><tr>{header}</tr>'
+        f"</thead><tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def show_trace(target: Any, client: WeaveClient | None = None) -> Any:
+    """Display `trace_html(target)` in the notebook (returns the HTML object, or the string
+    outside IPython so scripts and tests can use it too)."""
+    markup = trace_html(target, client)
+    try:
+        from IPython.display import HTML
+    except ImportError:
+        return markup
+    return HTML(markup)

@@ -1,0 +1,273 @@
+"""The call write path: call_start / call_end / call_update requests, batched into SQLite.
+
+A traced function produces two writes (start and end), sent from the client's thread pool.
+Committing each one separately would cost a transaction per write; instead each request is
+appended, as received, to an in-memory batch, and one background thread turns the batch into
+rows and commits it (one transaction, one `executemany` per statement). Keeping the client's
+worker threads down to a list append is what keeps the store's cost per traced call small:
+the work happens once per batch, in one thread, instead of contending for the GIL per call.
+(The client builds fresh request dicts per call and never touches them again, so holding on
+to them until the commit is safe.)
+
+Correctness rules this module exists to keep:
+- Starts, ends and display-name updates are *upserts on disjoint columns*: the thread pool
+  can deliver an end (or an update) before its start, and whichever arrives first creates the
+  row; nothing a later write does can erase what an earlier one stored.
+- Nothing waits for the timer when it matters: every read of calls calls `flush()` first
+  (read-your-writes), the weave client's `flush()`/`finish()` drains the batch through the
+  processor hooks below, and `close()` runs at interpreter exit.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from utils.tracing.convert import dumps, iter_refs, op_base, op_short_name, to_us
+from utils.tracing.db import Database
+
+log = logging.getLogger(__name__)
+
+START_SQL = """
+INSERT INTO calls (id, project_id, trace_id, parent_id, thread_id, turn_id, op_name, op_base,
+                   op_short, display_name, started_at, attributes, inputs, input_refs,
+                   wb_user_id, wb_run_id, wb_run_step)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(id) DO UPDATE SET
+    project_id = excluded.project_id, trace_id = excluded.trace_id,
+    parent_id = excluded.parent_id, thread_id = excluded.thread_id,
+    turn_id = excluded.turn_id, op_name = excluded.op_name, op_base = excluded.op_base,
+    op_short = excluded.op_short, display_name = excluded.display_name,
+    started_at = excluded.started_at, attributes = excluded.attributes,
+    inputs = excluded.inputs, input_refs = excluded.input_refs,
+    wb_user_id = excluded.wb_user_id, wb_run_id = excluded.wb_run_id,
+    wb_run_step = excluded.wb_run_step
+"""
+
+END_SQL = """
+INSERT INTO calls (id, project_id, trace_id, ended_at, exception, output, output_refs, summary,
+                   wb_run_step_end)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(id) DO UPDATE SET
+    ended_at = excluded.ended_at, exception = excluded.exception, output = excluded.output,
+    output_refs = excluded.output_refs, summary = excluded.summary,
+    wb_run_step_end = excluded.wb_run_step_end
+"""
+
+# A call whose start and end land in the same batch (most calls) is one full-row upsert
+# instead of two partial ones.
+FULL_SQL = """
+INSERT INTO calls (id, project_id, trace_id, parent_id, thread_id, turn_id, op_name, op_base,
+                   op_short, display_name, started_at, attributes, inputs, input_refs,
+                   wb_user_id, wb_run_id, wb_run_step,
+                   ended_at, exception, output, output_refs, summary, wb_run_step_end)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(id) DO UPDATE SET
+    project_id = excluded.project_id, trace_id = excluded.trace_id,
+    parent_id = excluded.parent_id, thread_id = excluded.thread_id,
+    turn_id = excluded.turn_id, op_name = excluded.op_name, op_base = excluded.op_base,
+    op_short = excluded.op_short, display_name = excluded.display_name,
+    started_at = excluded.started_at, attributes = excluded.attributes,
+    inputs = excluded.inputs, input_refs = excluded.input_refs,
+    wb_user_id = excluded.wb_user_id, wb_run_id = excluded.wb_run_id,
+    wb_run_step = excluded.wb_run_step,
+    ended_at = excluded.ended_at, exception = excluded.exception, output = excluded.output,
+    output_refs = excluded.output_refs, summary = excluded.summary,
+    wb_run_step_end = excluded.wb_run_step_end
+"""
+
+UPDATE_SQL = """
+INSERT INTO calls (id, project_id, display_name_set) VALUES (?, ?, ?)
+ON CONFLICT(id) DO UPDATE SET display_name_set = excluded.display_name_set
+"""
+
+# How long the background thread lets a burst accumulate before committing it. Reads and
+# client flushes do not wait for it; it only bounds how stale *another process* can be.
+BATCH_DELAY_S = 0.05
+
+
+def _refs_json(value: Any) -> str | None:
+    refs = sorted(set(iter_refs(value)))
+    return dumps(refs) if refs else None
+
+
+def start_row(start: Mapping[str, Any], call_id: str, trace_id: str, user_id: str) -> tuple:
+    """A call_start request's `start` dict as a row for START_SQL."""
+    op_name = start["op_name"]
+    inputs = start.get("inputs") or {}
+    return (
+        call_id,
+        start["project_id"],
+        trace_id,
+        start.get("parent_id"),
+        start.get("thread_id"),
+        start.get("turn_id"),
+        op_name,
+        op_base(op_name),
+        op_short_name(op_name),
+        start.get("display_name") or None,
+        to_us(start["started_at"]),
+        dumps(start.get("attributes") or {}),
+        dumps(inputs),
+        _refs_json(inputs),
+        start.get("wb_user_id") or user_id,
+        start.get("wb_run_id"),
+        start.get("wb_run_step"),
+    )
+
+
+def end_row(end: Mapping[str, Any]) -> tuple:
+    """A call_end request's `end` dict as a row for END_SQL."""
+    output = end.get("output")
+    return (
+        end["id"],
+        end["project_id"],
+        end.get("trace_id"),
+        to_us(end["ended_at"]),
+        end.get("exception"),
+        dumps(output),
+        _refs_json(output),
+        dumps(end.get("summary") or {}),
+        end.get("wb_run_step_end"),
+    )
+
+
+def pair_up(starts: list[tuple], ends: list[tuple]) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """Split a batch into full rows (start and end both present) and lone halves."""
+    if not starts or not ends:
+        return [], starts, ends
+    ends_by_id = {end[0]: end for end in ends}
+    full: list[tuple] = []
+    lone_starts: list[tuple] = []
+    for start in starts:
+        end = ends_by_id.pop(start[0], None)
+        if end is None:
+            lone_starts.append(start)
+        else:  # END_SQL columns after id, project_id, trace_id
+            full.append(start + end[3:])
+    return full, lone_starts, list(ends_by_id.values())
+
+
+def _build(make_row: Callable[..., tuple], items: list[tuple]) -> list[tuple]:
+    """Rows for buffered requests; a request that cannot be stored is reported and skipped
+    (retrying it would block every later call behind it)."""
+    rows = []
+    for item in items:
+        try:
+            rows.append(make_row(*item))
+        except Exception:
+            log.exception("local trace store: dropping a call request it cannot store")
+    return rows
+
+
+class CallWriter:
+    """Buffers call rows and commits them in batches from one background thread.
+
+    It also plays the part of the "server-side batch processor" the weave client looks for
+    (`num_outstanding_jobs`, `stop_accepting_new_work_and_flush_queue`, `accept_new_work`),
+    so `client.flush()` and `client.finish()` leave every call on disk.
+    """
+
+    def __init__(self, db: Database, delay_s: float = BATCH_DELAY_S) -> None:
+        self._db = db
+        self._delay_s = delay_s
+        self._buffer_lock = threading.Lock()
+        self._flush_lock = threading.Lock()  # batches are written in the order they were cut
+        self._starts: list[tuple] = []
+        self._ends: list[tuple] = []
+        self._updates: list[tuple] = []
+        self._wake = threading.Event()
+        self._closing = threading.Event()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="course-trace-writer", daemon=True)
+        self._thread.start()
+
+    # -- producers (client worker threads): keep these cheap, rows are built at commit time
+    def add_start(
+        self, start: Mapping[str, Any], call_id: str, trace_id: str, user_id: str
+    ) -> None:
+        self._add(self._starts, (start, call_id, trace_id, user_id))
+
+    def add_end(self, end: Mapping[str, Any]) -> None:
+        self._add(self._ends, (end,))
+
+    def add_display_name(self, call_id: str, project_id: str, display_name: str | None) -> None:
+        self._add(self._updates, (call_id, project_id, display_name or ""))
+
+    def _add(self, bucket: list[tuple], row: tuple) -> None:
+        with self._buffer_lock:
+            bucket.append(row)
+            first = len(self._starts) + len(self._ends) + len(self._updates) == 1
+        if self._closed:  # after close (e.g. interpreter exit): commit right away
+            self.flush()
+        elif first:  # the writer thread only needs waking once per batch
+            self._wake.set()
+
+    # -- consumers
+    @property
+    def num_outstanding_jobs(self) -> int:
+        """Rows waiting to be committed."""
+        return len(self._starts) + len(self._ends) + len(self._updates)
+
+    def flush(self) -> None:
+        """Commit everything buffered so far (callers then read a complete picture)."""
+        with self._flush_lock:
+            with self._buffer_lock:
+                starts, ends, updates = self._starts, self._ends, self._updates
+                self._starts, self._ends, self._updates = [], [], []
+            if not (starts or ends or updates):
+                return
+            full, lone_starts, lone_ends = pair_up(_build(start_row, starts), _build(end_row, ends))
+            try:
+                with self._db.write() as conn:
+                    if full:
+                        conn.executemany(FULL_SQL, full)
+                    if lone_starts:
+                        conn.executemany(START_SQL, lone_starts)
+                    if lone_ends:
+                        conn.executemany(END_SQL, lone_ends)
+                    if updates:
+                        conn.executemany(UPDATE_SQL, updates)
+            except sqlite3.OperationalError:
+                # Transient (a lock held past the busy timeout, a full disk): put the batch
+                # back in front so nothing is lost; the next flush retries it.
+                with self._buffer_lock:
+                    self._starts[:0], self._ends[:0], self._updates[:0] = starts, ends, updates
+                raise
+
+    def stop_accepting_new_work_and_flush_queue(self) -> None:
+        """Client hook (called by `WeaveClient.flush`/`finish`): commit the batch now."""
+        self.flush()
+
+    def accept_new_work(self) -> None:
+        """Client hook paired with the one above; the writer never stops accepting."""
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._closing.wait(self._delay_s)  # let the burst grow into one transaction
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # the rows were re-queued; report and keep the thread alive
+                log.exception("local trace store: committing a batch of calls failed")
+            if self._closed:
+                return
+
+    def close(self) -> None:
+        """Stop the thread and commit what is left; later writes commit one by one.
+
+        At interpreter exit, weave's own exit handlers (unfinished EvaluationLoggers) can
+        still produce calls after this store's handler ran; they must not be lost.
+        Safe to call twice.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self._closing.set()
+        self._wake.set()
+        self._thread.join(timeout=5)
+        self.flush()
