@@ -37,6 +37,33 @@ class Context:
         return f"wandb-course-{name or self.chapter}"
 
 
+def _plain_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                   line: str | None = None) -> str:  # fmt: skip
+    return f"{category.__name__}: {message}\n"
+
+
+def _quiet_warnings() -> None:
+    """Warnings without file paths (outputs must not show machine paths), minus known noise.
+
+    weave reads pydantic fields in a deprecated way on every model access, and gradio hands
+    pydantic a lock object; neither is something a learner can act on.
+    """
+    import warnings
+
+    warnings.formatwarning = _plain_warning
+    for category in (
+        "PydanticDeprecatedSince20",
+        "PydanticDeprecatedSince211",
+        "ArbitraryTypeWarning",
+    ):
+        try:
+            import pydantic.warnings as pw
+
+            warnings.filterwarnings("ignore", category=getattr(pw, category))
+        except (ImportError, AttributeError):
+            continue
+
+
 def setup(chapter: str, profile: str = "full", check_key: bool = True) -> Context:
     """Decide the mode once per kernel and print the banner learners look for."""
     if profile not in ("full", "fast"):
@@ -52,6 +79,7 @@ def setup(chapter: str, profile: str = "full", check_key: bool = True) -> Contex
             okey, _ = _mode.find_key("OPENAI_API_KEY")
             os.environ["OPENAI_API_KEY"] = okey or ""
     _mode.configure(mode)
+    _quiet_warnings()
     if "wandb" in sys.modules or "weave" in sys.modules:
         mode.notes.append(
             "wandb/weave were imported before setup(); restart the kernel if "

@@ -172,21 +172,28 @@ def calls_frame(
     calls: Iterable[Any] | WeaveClient | None = None,
     *,
     include_costs: bool = True,
+    last: int | None = None,
     **get_calls_kwargs: Any,
 ) -> pd.DataFrame:
-    """Calls as a DataFrame, one row each, columns FRAME_COLUMNS.
+    """Calls as a DataFrame, one row each, columns FRAME_COLUMNS, oldest first.
 
     `calls` may be calls you already have (e.g. `client.get_calls(...)`), a client, or None
     for the global client; with a client, keyword arguments go to `get_calls`:
-    `calls_frame(client, filter={"trace_roots_only": True}, limit=20)`.
+    `calls_frame(client, filter={"trace_roots_only": True}, limit=20)`. `last=n` keeps the n
+    most recent calls (what you usually want right after running something).
     """
     import pandas as pd
 
     if calls is None or hasattr(calls, "get_calls"):
         client = _client(calls)  # type: ignore[arg-type]
         client.flush()  # calls just made may still be queued in the client's workers
+        if last is not None:
+            get_calls_kwargs.setdefault("sort_by", [{"field": "started_at", "direction": "desc"}])
+            get_calls_kwargs["limit"] = last
         calls = client.get_calls(include_costs=include_costs, **get_calls_kwargs)
     rows = [call_row(c) for c in calls]  # type: ignore[union-attr]
+    if last is not None:
+        rows = sorted(rows, key=lambda r: str(r["started_at"]))[-last:]
     frame = pd.DataFrame(rows, columns=FRAME_COLUMNS)
     if not frame.empty:
         frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
