@@ -38,6 +38,13 @@ def main() -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", str(ROOT)], check=True
     )
+    if not os.environ.get("OPENAI_API_KEY"):  # no OpenAI: the local LLM answers (compiles once)
+        llama = [x for x in (ROOT / "requirements" / "llm.txt").read_text().splitlines()
+                 if x and not x.startswith("#")]  # fmt: skip
+        env = {**os.environ, "CMAKE_ARGS": "-DGGML_NATIVE=OFF"}
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-cache-dir", *llama],
+                       check=True, env=env)  # fmt: skip
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "setup_llm.py")], check=True)
     (ROOT / ".course-colab-ready").write_text("ok\n")
     print("course installed; restart is not needed")
 

@@ -21,13 +21,24 @@ want=$(cat requirements/lock.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   start=$(date +%s)
   .venv/bin/python -m pip install -q --upgrade pip
-  # torch is pinned to the local CPU wheel in the lock; llama-cpp-python compiles (~7 min, once).
-  CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2} \
-    .venv/bin/python -m pip install -q -r requirements/lock.txt
+  # torch is pinned to the local CPU wheel in the lock.
+  .venv/bin/python -m pip install -q -r requirements/lock.txt
   .venv/bin/python -m pip install -q --no-deps -e .
   echo "$want" > "$stamp"
   echo "packages installed in $(( $(date +%s) - start ))s"
 else
   echo "packages: up to date"
+fi
+
+# The llama.cpp server: compiled once (~7 min on 2 cores), portable flags (see requirements/llm.txt).
+llama_pin=$(grep -E '^llama-cpp-python' requirements/llm.txt)
+llama_version=${llama_pin##*==}
+if [ "$(.venv/bin/python -c 'import llama_cpp; print(llama_cpp.__version__)' 2>/dev/null)" != "$llama_version" ]; then
+  start=$(date +%s)
+  CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2} \
+    .venv/bin/python -m pip install -q --no-cache-dir -c requirements/lock.txt "$llama_pin"
+  echo "llama-cpp-python compiled in $(( $(date +%s) - start ))s"
+else
+  echo "llama-cpp-python: up to date"
 fi
 .venv/bin/python scripts/setup_llm.py
