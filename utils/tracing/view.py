@@ -131,18 +131,42 @@ def _first_line(text: str | None) -> str | None:
     return text.strip().splitlines()[0] if text.strip() else None
 
 
-def _plain(value: Any) -> Any:
-    """Weave's traced containers (WeaveDict, WeaveList, ...) -> plain Python for display."""
-    unwrap = getattr(value, "unwrap", None)
-    return unwrap() if callable(unwrap) else value
+def _brief(value: Any, budget: int, depth: int = 0) -> str:
+    """A JSON-like preview that stops once `budget` characters are produced.
+
+    Inputs and outputs can be huge (an embedding call carries hundreds of vectors); converting
+    them whole just to show 120 characters made a calls table take a minute, so this walks
+    only as far as the preview reaches.
+    """
+    if budget <= 0:
+        return "…"
+    if isinstance(value, str | int | float | bool) or value is None:
+        return json.dumps(value, ensure_ascii=False, default=str)[: budget + 1]
+    if isinstance(value, Mapping):
+        parts, used = [], 2
+        for key, item in value.items():
+            if used >= budget:
+                parts.append("…")
+                break
+            part = f"{json.dumps(str(key))}: {_brief(item, budget - used, depth + 1)}"
+            parts.append(part)
+            used += len(part) + 2
+        return "{" + ", ".join(parts) + "}"
+    if isinstance(value, list | tuple) or (hasattr(value, "__iter__") and hasattr(value, "__len__")):
+        parts, used = [], 2
+        for item in value:
+            if used >= budget:
+                parts.append("…")
+                break
+            part = _brief(item, budget - used, depth + 1)
+            parts.append(part)
+            used += len(part) + 2
+        return "[" + ", ".join(parts) + "]"
+    return str(value)[: budget + 1]
 
 
 def _preview(value: Any, limit: int = PREVIEW_CHARS) -> str:
-    value = _plain(value)
-    try:
-        text = json.dumps(value, default=str, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = str(value)
+    text = _brief(value, limit)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
