@@ -59,5 +59,5 @@ def show_table(frame: pd.DataFrame, max_rows: int = 12, thumb: int = 64) -> HTML
     )
     more = f"<p>… {len(frame) - max_rows} more rows</p>" if len(frame) > max_rows else ""
     markup = f'<table style="font-size:12px"><tr>{cols}</tr>{body}</table>{more}'
-    text = head.map(lambda v: "<image>" if hasattr(v, "save") else v).to_string()
+    text = head.map(lambda v: "<image>" if hasattr(v, "save") or hasattr(v, "image") else v).to_string()
     return HTMLTable(markup, text)
