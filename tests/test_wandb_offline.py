@@ -20,6 +20,9 @@ def wandb_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                      ("WANDB_CONFIG_DIR", "config")):  # fmt: skip
         (tmp_path / sub).mkdir(exist_ok=True)
         monkeypatch.setenv(var, str(tmp_path / sub))
+    import wandb
+
+    wandb.teardown()  # wandb keeps settings from its first setup in a process; re-read the env
     return tmp_path
 
 
