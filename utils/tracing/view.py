@@ -152,7 +152,9 @@ def _brief(value: Any, budget: int, depth: int = 0) -> str:
             parts.append(part)
             used += len(part) + 2
         return "{" + ", ".join(parts) + "}"
-    if isinstance(value, list | tuple) or (hasattr(value, "__iter__") and hasattr(value, "__len__")):
+    if isinstance(value, list | tuple) or (
+        hasattr(value, "__iter__") and hasattr(value, "__len__")
+    ):
         parts, used = [], 2
         for item in value:
             if used >= budget:

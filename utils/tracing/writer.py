@@ -31,53 +31,31 @@ from utils.tracing.db import Database
 
 log = logging.getLogger(__name__)
 
-START_SQL = """
-INSERT INTO calls (id, project_id, trace_id, parent_id, thread_id, turn_id, op_name, op_base,
-                   op_short, display_name, started_at, attributes, inputs, input_refs,
-                   wb_user_id, wb_run_id, wb_run_step)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT(id) DO UPDATE SET
-    project_id = excluded.project_id, trace_id = excluded.trace_id,
-    parent_id = excluded.parent_id, thread_id = excluded.thread_id,
-    turn_id = excluded.turn_id, op_name = excluded.op_name, op_base = excluded.op_base,
-    op_short = excluded.op_short, display_name = excluded.display_name,
-    started_at = excluded.started_at, attributes = excluded.attributes,
-    inputs = excluded.inputs, input_refs = excluded.input_refs,
-    wb_user_id = excluded.wb_user_id, wb_run_id = excluded.wb_run_id,
-    wb_run_step = excluded.wb_run_step
-"""
+# Columns each kind of write owns. Starts and ends share only the keys; the full-row upsert is
+# derived from the two lists, so adding a column to one write cannot silently miss the other.
+KEY_COLUMNS = ("id", "project_id", "trace_id")
+START_COLUMNS = (
+    "parent_id", "thread_id", "turn_id", "op_name", "op_base", "op_short", "display_name",
+    "started_at", "attributes", "inputs", "input_refs", "wb_user_id", "wb_run_id", "wb_run_step",
+)  # fmt: skip
+END_COLUMNS = ("ended_at", "exception", "output", "output_refs", "summary", "wb_run_step_end")
 
-END_SQL = """
-INSERT INTO calls (id, project_id, trace_id, ended_at, exception, output, output_refs, summary,
-                   wb_run_step_end)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT(id) DO UPDATE SET
-    ended_at = excluded.ended_at, exception = excluded.exception, output = excluded.output,
-    output_refs = excluded.output_refs, summary = excluded.summary,
-    wb_run_step_end = excluded.wb_run_step_end
-"""
 
+def _upsert_sql(columns: tuple[str, ...], update_keys: bool) -> str:
+    """INSERT of `KEY_COLUMNS + columns`, updating only the columns this write owns."""
+    names = KEY_COLUMNS + columns
+    updated = (KEY_COLUMNS[1:] if update_keys else ()) + columns
+    return (
+        f"INSERT INTO calls ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "
+        f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in updated)}"
+    )
+
+
+START_SQL = _upsert_sql(START_COLUMNS, update_keys=True)
+END_SQL = _upsert_sql(END_COLUMNS, update_keys=False)
 # A call whose start and end land in the same batch (most calls) is one full-row upsert
 # instead of two partial ones.
-FULL_SQL = """
-INSERT INTO calls (id, project_id, trace_id, parent_id, thread_id, turn_id, op_name, op_base,
-                   op_short, display_name, started_at, attributes, inputs, input_refs,
-                   wb_user_id, wb_run_id, wb_run_step,
-                   ended_at, exception, output, output_refs, summary, wb_run_step_end)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT(id) DO UPDATE SET
-    project_id = excluded.project_id, trace_id = excluded.trace_id,
-    parent_id = excluded.parent_id, thread_id = excluded.thread_id,
-    turn_id = excluded.turn_id, op_name = excluded.op_name, op_base = excluded.op_base,
-    op_short = excluded.op_short, display_name = excluded.display_name,
-    started_at = excluded.started_at, attributes = excluded.attributes,
-    inputs = excluded.inputs, input_refs = excluded.input_refs,
-    wb_user_id = excluded.wb_user_id, wb_run_id = excluded.wb_run_id,
-    wb_run_step = excluded.wb_run_step,
-    ended_at = excluded.ended_at, exception = excluded.exception, output = excluded.output,
-    output_refs = excluded.output_refs, summary = excluded.summary,
-    wb_run_step_end = excluded.wb_run_step_end
-"""
+FULL_SQL = _upsert_sql(START_COLUMNS + END_COLUMNS, update_keys=True)
 
 UPDATE_SQL = """
 INSERT INTO calls (id, project_id, display_name_set) VALUES (?, ?, ?)
