@@ -50,7 +50,7 @@ from weave.vendor.weave_server_sdk.types import (  # noqa: E402
     ServerInfoRes,
 )
 
-from utils.tracing.store import LocalTraceServer  # noqa: E402
+from utils.tracing.store.server import LocalTraceServer  # noqa: E402
 
 quiet.disable_sentry()
 

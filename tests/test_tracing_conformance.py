@@ -51,7 +51,7 @@ def weave_client_server_calls() -> set[str]:
     """Protocol methods the installed weave package uses (`server.<name>` outside its HTTP
     layer), whether called directly or passed on, as in `retry_on_not_found(server.obj_read)`.
     """
-    from utils.tracing.store import PROTOCOL_METHODS
+    from utils.tracing.store.server import PROTOCOL_METHODS
 
     root = Path(weave.__file__).parent
     names: set[str] = set()
@@ -71,7 +71,7 @@ def test_pin_matches_installed_weave() -> None:
 
 
 def test_every_server_call_of_the_client_is_implemented_or_declared() -> None:
-    from utils.tracing.store import IMPLEMENTED_METHODS, PROTOCOL_METHODS
+    from utils.tracing.store.server import IMPLEMENTED_METHODS, PROTOCOL_METHODS
 
     called = weave_client_server_calls()
     assert {"call_start", "call_end", "obj_read", "calls_query_stream"} <= called  # scan works
@@ -84,7 +84,7 @@ def test_every_server_call_of_the_client_is_implemented_or_declared() -> None:
 def test_implemented_methods_match_the_protocol_signatures() -> None:
     from weave.trace_server_bindings.client_interface import TraceServerClientInterface
 
-    from utils.tracing.store import IMPLEMENTED_METHODS, LocalTraceServer
+    from utils.tracing.store.server import IMPLEMENTED_METHODS, LocalTraceServer
 
     assert len(IMPLEMENTED_METHODS) >= 40
     for name in IMPLEMENTED_METHODS:

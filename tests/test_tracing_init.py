@@ -36,7 +36,7 @@ def step(x: int) -> int:
 
 
 def test_local_init_installs_a_global_client_on_the_course_store(course_home: Path) -> None:
-    from utils.tracing.store import LocalTraceServer
+    from utils.tracing.store.server import LocalTraceServer
 
     client = tracing.init("wandb-course-test")
     assert weave.get_client() is client

@@ -2,7 +2,7 @@
 
 The end-to-end behaviour through `client.get_calls(query=...)` is covered in
 test_tracing_calls.py; these pin down the coercion rules the docstring of
-`utils/tracing/query.py` promises.
+`utils/tracing/store/query.py` promises.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from utils.tracing.convert import to_us
-from utils.tracing.db import Database
-from utils.tracing.query import (
+from utils.tracing.store.convert import to_us
+from utils.tracing.store.db import Database
+from utils.tracing.store.query import (
     QueryError,
     compile_order,
     compile_page,

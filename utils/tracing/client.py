@@ -24,7 +24,7 @@ from utils.tracing import quiet
 if TYPE_CHECKING:
     from weave.trace.weave_client import WeaveClient
 
-    from utils.tracing.store import LocalTraceServer
+    from utils.tracing.store.server import LocalTraceServer
 
 LOCAL_ENTITY = "local"
 MODE_VAR = "COURSE_MODE_RESOLVED"
@@ -57,7 +57,7 @@ def split_project(project: str) -> tuple[str, str]:
 
 def open_store(path: Path | None = None) -> LocalTraceServer:
     """The process-wide store for `path` (default `store_path()`), opened on first use."""
-    from utils.tracing.store import LocalTraceServer
+    from utils.tracing.store.server import LocalTraceServer
 
     path = (path or store_path()).resolve()
     with _stores_lock:

@@ -29,7 +29,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from utils.tracing.convert import to_us
+from utils.tracing.store.convert import to_us
+from utils.tracing.store.db import marks
 
 Kind = Literal["text", "number", "time", "json", "bool", "literal"]
 
@@ -234,12 +235,10 @@ class _Compiler:
         if len(literals) == len(values) and needle.kind != "literal":
             if all(isinstance(v, str) for v in literals):
                 sql, p = needle.as_text()
-                marks = ", ".join("?" * len(literals))
-                return Operand("bool", f"({sql} IN ({marks}))", p + tuple(literals))
+                return Operand("bool", f"({sql} IN ({marks(literals)}))", p + tuple(literals))
             if all(_is_number(v) for v in literals) and needle.kind != "time":
                 sql, p = needle.as_number()
-                marks = ", ".join("?" * len(literals))
-                return Operand("bool", f"({sql} IN ({marks}))", p + tuple(literals))
+                return Operand("bool", f"({sql} IN ({marks(literals)}))", p + tuple(literals))
         parts = [self._compare("$eq", needle, v) for v in values]
         sql = "(" + " OR ".join(f"COALESCE({x.sql}, 0)" for x in parts) + ")"
         return Operand("bool", sql, tuple(p for x in parts for p in x.params))

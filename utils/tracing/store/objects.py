@@ -34,10 +34,10 @@ from weave.vendor.weave_server_sdk.types.object_query_response import Obj as Que
 from weave.vendor.weave_server_sdk.types.object_read_response import Obj as ReadObj
 from weave.vendor.weave_server_sdk.types.objects import AliasListResponse, TagListResponse
 
-from utils.tracing.convert import REF_PREFIX, from_us, loads, now_us
-from utils.tracing.db import Database
-from utils.tracing.query import Kind, compile_order, compile_page, table_resolver
-from utils.tracing.tables import TableStore
+from utils.tracing.store.convert import REF_PREFIX, from_us, loads, now_us
+from utils.tracing.store.db import Database, marks
+from utils.tracing.store.query import Kind, compile_order, compile_page, table_resolver
+from utils.tracing.store.tables import TableStore
 
 LATEST = "latest"
 _VERSION = re.compile(r"^v(\d+)$")
@@ -130,8 +130,7 @@ class ObjectStore:
                     key[:2],
                 ).fetchone()
                 conn.execute(
-                    f"INSERT INTO objects ({', '.join(_COLUMNS)}) "
-                    f"VALUES ({', '.join('?' * len(_COLUMNS))})",
+                    f"INSERT INTO objects ({', '.join(_COLUMNS)}) VALUES ({marks(_COLUMNS)})",
                     (
                         *key,
                         _object_kind(result.processed_val),
@@ -244,9 +243,8 @@ class ObjectStore:
             if values is None:
                 return
             values = list(values)
-            marks = ", ".join("?" * len(values))
             if values:
-                conds.append(f"o.{column} {'NOT ' if negate else ''}IN ({marks})")
+                conds.append(f"o.{column} {'NOT ' if negate else ''}IN ({marks(values)})")
             elif not negate:
                 conds.append("0")
             params.extend(values)
@@ -257,8 +255,7 @@ class ObjectStore:
         if flt.get("exclude_base_object_classes"):
             excluded = list(flt["exclude_base_object_classes"])
             conds.append(
-                f"(o.base_object_class IS NULL OR o.base_object_class NOT IN "
-                f"({', '.join('?' * len(excluded))}))"
+                f"(o.base_object_class IS NULL OR o.base_object_class NOT IN ({marks(excluded)}))"
             )
             params.extend(excluded)
         if flt.get("is_op") is not None:
@@ -271,7 +268,7 @@ class ObjectStore:
             conds.append(
                 "EXISTS (SELECT 1 FROM object_tags t WHERE t.project_id = o.project_id AND "
                 "t.object_id = o.object_id AND t.digest = o.digest AND t.tag IN "
-                f"({', '.join('?' * len(tags))}))"
+                f"({marks(tags)}))"
             )
             params.extend(tags)
         if flt.get("aliases"):
@@ -280,7 +277,7 @@ class ObjectStore:
             conds.append(
                 "(EXISTS (SELECT 1 FROM object_aliases a WHERE a.project_id = o.project_id AND "
                 "a.object_id = o.object_id AND a.digest = o.digest AND a.alias IN "
-                f"({', '.join('?' * len(aliases))})){latest})"
+                f"({marks(aliases)})){latest})"
             )
             params.extend(aliases)
         order, oparams = compile_order(

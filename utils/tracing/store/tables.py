@@ -1,6 +1,6 @@
-"""Content-addressed storage: table rows (Datasets, Tables) and files (op source, media).
+"""Content-addressed table storage: rows of Datasets and Tables, and table versions.
 
-Digests are computed with weave's own digest helpers, so a row, table or file has the same
+Digests are computed with weave's own digest helpers, so a row or table has the same
 digest here as the client would compute, and re-publishing identical data is a no-op.
 A table is an ordered list of row digests; rows are stored once per project however many
 table versions share them (appending to a Dataset stores only the new rows).
@@ -14,14 +14,10 @@ from typing import Any
 
 from weave.trace.errors import DigestMismatchError, NotFoundError
 from weave.trace.serialization.digest import (
-    compute_file_digest,
     compute_row_digest,
     compute_table_digest,
 )
-from weave.trace_server_bindings.models import FileContentReadRes
 from weave.vendor.weave_server_sdk.types import (
-    FileCreateResponse,
-    FileStatsResponse,
     TableCreateFromDigestsResponse,
     TableCreateResponse,
     TableQueryResponse,
@@ -32,9 +28,9 @@ from weave.vendor.weave_server_sdk.types import (
 from weave.vendor.weave_server_sdk.types.table_query_response import Row
 from weave.vendor.weave_server_sdk.types.table_query_stats_batch_response import Table
 
-from utils.tracing.convert import dumps, loads
-from utils.tracing.db import Database
-from utils.tracing.query import Operand, compile_order, compile_page, json_field
+from utils.tracing.store.convert import dumps, loads
+from utils.tracing.store.db import Database
+from utils.tracing.store.query import Operand, compile_order, compile_page, json_field
 
 
 def _row_field(name: str) -> Operand:
@@ -43,7 +39,7 @@ def _row_field(name: str) -> Operand:
 
 
 class TableStore:
-    """table_* and file_* protocol methods."""
+    """table_* protocol methods."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -181,37 +177,3 @@ class TableStore:
 
     def all_rows(self, conn: sqlite3.Connection, project_id: str, digest: str) -> list[Any]:
         return [self.row(conn, project_id, d) for d in self.row_digests(conn, project_id, digest)]
-
-    # -- files
-    def file_create(self, req: Mapping[str, Any]) -> FileCreateResponse:
-        _name, content = req["file"][0], req["file"][1]
-        if hasattr(content, "read"):
-            content = content.read()
-        if isinstance(content, str):
-            content = content.encode()
-        digest = compute_file_digest(content)
-        expected = req.get("expected_digest")
-        if expected and expected != digest:
-            raise DigestMismatchError(f"file digest {digest} != expected {expected}")
-        with self._db.write() as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO files (project_id, digest, content) VALUES (?, ?, ?)",
-                (req["project_id"], digest, content),
-            )
-        return FileCreateResponse(digest=digest)
-
-    def file_read(self, req: Mapping[str, Any]) -> FileContentReadRes:
-        rows = self._db.query(
-            "SELECT content FROM files WHERE project_id = ? AND digest = ?",
-            (req["project_id"], req["digest"]),
-        )
-        if not rows:
-            raise NotFoundError(f"file {req['digest']} not found in {req['project_id']}")
-        return FileContentReadRes(content=bytes(rows[0][0]))
-
-    def files_stats(self, req: Mapping[str, Any]) -> FileStatsResponse:
-        (size,) = self._db.query(
-            "SELECT COALESCE(SUM(length(content)), 0) FROM files WHERE project_id = ?",
-            (req["project_id"],),
-        )[0]
-        return FileStatsResponse(total_size_bytes=int(size))

@@ -26,8 +26,9 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from utils.tracing.convert import dumps, iter_refs, op_base, op_short_name, to_us
-from utils.tracing.db import Database
+from utils.tracing.store.convert import dumps, iter_refs, to_us
+from utils.tracing.store.db import Database, marks
+from utils.tracing.store.rules import op_base, op_short_name
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def _upsert_sql(columns: tuple[str, ...], update_keys: bool) -> str:
     names = KEY_COLUMNS + columns
     updated = (KEY_COLUMNS[1:] if update_keys else ()) + columns
     return (
-        f"INSERT INTO calls ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "
+        f"INSERT INTO calls ({', '.join(names)}) VALUES ({marks(names)}) "
         f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in updated)}"
     )
 

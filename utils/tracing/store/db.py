@@ -16,7 +16,7 @@ import contextlib
 import math
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Sequence, Sized
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +160,12 @@ def _to_number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def marks(count: int | Sized) -> str:
+    """`?, ?, ?`: the parameter list for `count` values (or for each item of a collection)."""
+    n = count if isinstance(count, int) else len(count)
+    return ", ".join("?" * n)
+
+
 class StoreVersionError(RuntimeError):
     """The file was written by a newer store layout than this code understands."""
 
@@ -168,7 +174,7 @@ class Database:
     """One connection plus the lock that serialises this process's use of it.
 
     A single connection (rather than one per thread) keeps the write path simple: the
-    client's worker threads hand requests to `utils.tracing.writer`, and every statement
+    client's worker threads hand requests to `utils.tracing.store.writer`, and every statement
     runs under `lock`. SQLite releases the GIL while it works, so this costs little.
     """
 

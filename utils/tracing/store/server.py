@@ -61,14 +61,15 @@ from weave.vendor.weave_server_sdk.types.objects import AliasListResponse, TagLi
 from weave.vendor.weave_server_sdk.types.table_query_response import Row
 from weave.version import VERSION as WEAVE_VERSION
 
-from utils.tracing.calls import CallReader
-from utils.tracing.costs import Costs
-from utils.tracing.db import Database
-from utils.tracing.feedback import FeedbackStore
-from utils.tracing.objects import ObjectStore
 from utils.tracing.pin import SUPPORTED_WEAVE
-from utils.tracing.tables import TableStore
-from utils.tracing.writer import BATCH_DELAY_S, CallWriter
+from utils.tracing.store.calls import CallReader
+from utils.tracing.store.costs import Costs
+from utils.tracing.store.db import Database
+from utils.tracing.store.feedback import FeedbackStore
+from utils.tracing.store.files import FileStore
+from utils.tracing.store.objects import ObjectStore
+from utils.tracing.store.tables import TableStore
+from utils.tracing.store.writer import BATCH_DELAY_S, CallWriter
 
 LOCAL_USER = "local-user"
 
@@ -114,6 +115,7 @@ class LocalTraceServer:
         self._costs = Costs(self._db)
         self._calls = CallReader(self._db, self._writer, self._feedback, self._costs)
         self._tables = TableStore(self._db)
+        self._files = FileStore(self._db)
         self._objects = ObjectStore(self._db, self._tables, self._calls.read, user_id)
         self._closed = False
         self._close_lock = threading.Lock()
@@ -279,13 +281,13 @@ class LocalTraceServer:
         return self._tables.stats_batch(req)
 
     def file_create(self, req: Mapping[str, Any]) -> FileCreateResponse:
-        return self._tables.file_create(req)
+        return self._files.create(req)
 
     def file_content_read(self, req: Mapping[str, Any]) -> FileContentReadRes:
-        return self._tables.file_read(req)
+        return self._files.read(req)
 
     def files_stats(self, req: Mapping[str, Any]) -> FileStatsResponse:
-        return self._tables.files_stats(req)
+        return self._files.stats(req)
 
     # ------------------------------------------------------------------ feedback and costs
     def feedback_create(self, req: Mapping[str, Any]) -> FeedbackCreateResponse:

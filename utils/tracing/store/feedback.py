@@ -22,9 +22,9 @@ from weave.vendor.weave_server_sdk.types import (
 )
 from weave.vendor.weave_server_sdk.types.feedback_batch_create_response import Re
 
-from utils.tracing.convert import dumps, from_us, loads, now_us
-from utils.tracing.db import Database
-from utils.tracing.query import (
+from utils.tracing.store.convert import dumps, from_us, loads, now_us
+from utils.tracing.store.db import Database, marks
+from utils.tracing.store.query import (
     Operand,
     QueryError,
     compile_order,
@@ -89,7 +89,7 @@ class FeedbackStore:
         payload = dict(req.get("payload") or {})
         extra = {k: v for k, v in req.items() if k not in _NOT_EXTRA and v is not None}
         conn.execute(
-            f"INSERT INTO feedback ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+            f"INSERT INTO feedback ({', '.join(COLUMNS)}) VALUES ({marks(COLUMNS)})",
             (
                 feedback_id,
                 req["project_id"],
@@ -173,7 +173,7 @@ class FeedbackStore:
         for start in range(0, len(refs), 500):  # stay under SQLite's parameter limit
             chunk = refs[start : start + 500]
             rows = conn.execute(
-                f"SELECT {cols} FROM feedback WHERE weave_ref IN ({', '.join('?' * len(chunk))}) "
+                f"SELECT {cols} FROM feedback WHERE weave_ref IN ({marks(chunk)}) "
                 "ORDER BY created_at, id",
                 chunk,
             ).fetchall()

@@ -8,14 +8,14 @@ hold compact JSON text so SQLite's JSON1 functions can filter and sort on nested
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from collections.abc import Iterator
 from typing import Any, overload
 
+from utils.tracing.store.rules import REF_PREFIX
+
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICRO = dt.timedelta(microseconds=1)
-REF_PREFIX = "weave:///"
 
 
 def now_us() -> int:
@@ -83,24 +83,3 @@ def iter_refs(value: Any) -> Iterator[str]:
             stack.extend(item.values())
         elif isinstance(item, (list, tuple)):
             stack.extend(item)
-
-
-@functools.lru_cache(maxsize=4096)  # a handful of ops, called once per traced call
-def op_short_name(op_name: str | None) -> str | None:
-    """`weave:///e/p/op/my_op:digest` -> `my_op` (what the UI calls the trace name)."""
-    if not op_name:
-        return op_name
-    if op_name.startswith(REF_PREFIX):
-        tail = op_name.rsplit("/", 1)[-1]
-        return tail.rsplit(":", 1)[0] if ":" in tail else tail
-    return op_name
-
-
-@functools.lru_cache(maxsize=4096)
-def op_base(op_name: str | None) -> str | None:
-    """An op ref without its version: the key that `op/name:*` wildcard filters match."""
-    if not op_name:
-        return op_name
-    if op_name.startswith(REF_PREFIX) and ":" in op_name.rsplit("/", 1)[-1]:
-        return op_name.rsplit(":", 1)[0]
-    return op_name

@@ -20,15 +20,16 @@ from typing import Any
 from weave.vendor.weave_server_sdk.types import CostCreateResponse, CostQueryResponse
 from weave.vendor.weave_server_sdk.types.cost_query_response import Result
 
-from utils.tracing.convert import from_us, now_us, to_us
-from utils.tracing.db import Database
-from utils.tracing.query import (
+from utils.tracing.store.convert import from_us, now_us, to_us
+from utils.tracing.store.db import Database, marks
+from utils.tracing.store.query import (
     Kind,
     compile_order,
     compile_page,
     compile_query,
     table_resolver,
 )
+from utils.tracing.store.rules import usage_tokens
 
 _FIELDS: dict[str, Kind] = {
     "id": "text",
@@ -43,28 +44,19 @@ _FIELDS: dict[str, Kind] = {
     "effective_date": "time",
 }
 COLUMNS = tuple(_FIELDS)
+_INSERT_COLUMNS = (*COLUMNS[:1], "project_id", *COLUMNS[1:], "created_at")
 cost_field = table_resolver(_FIELDS, {}, alias="k")
-
-
-def _tokens(usage: Mapping[str, Any], *names: str) -> int:
-    """The first token count present under any of `names` (providers name them differently)."""
-    for name in names:
-        value = usage.get(name)
-        if isinstance(value, (int, float)):
-            return int(value)
-    return 0
 
 
 def price_usage(usage: Mapping[str, Any], price: Mapping[str, Any], project_id: str) -> dict:
     """One model's usage priced like the real server's `summary.weave.costs[model]` entry."""
-    prompt = _tokens(usage, "prompt_tokens", "input_tokens")
-    completion = _tokens(usage, "completion_tokens", "output_tokens")
+    prompt, completion, total = usage_tokens(usage)
     return {
         **usage,
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "requests": usage.get("requests", 0),
-        "total_tokens": usage.get("total_tokens", prompt + completion),
+        "total_tokens": total,
         "prompt_token_cost": price["prompt_token_cost"],
         "completion_token_cost": price["completion_token_cost"],
         "prompt_tokens_total_cost": prompt * price["prompt_token_cost"],
@@ -107,11 +99,8 @@ class Costs:
             for llm_id, cost in req["costs"].items():
                 cost_id = str(uuid.uuid4())
                 conn.execute(
-                    "INSERT INTO costs (id, project_id, llm_id, provider_id, prompt_token_cost, "
-                    "completion_token_cost, cache_read_input_token_cost, "
-                    "cache_creation_input_token_cost, prompt_token_cost_unit, "
-                    "completion_token_cost_unit, effective_date, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO costs ({', '.join(_INSERT_COLUMNS)}) "
+                    f"VALUES ({marks(_INSERT_COLUMNS)})",
                     (
                         cost_id,
                         req["project_id"],

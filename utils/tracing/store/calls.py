@@ -19,11 +19,11 @@ from typing import Any
 
 from weave.vendor.weave_server_sdk.types.call_read_response import Call
 
-from utils.tracing.convert import from_us, loads, now_us
-from utils.tracing.costs import Costs
-from utils.tracing.db import Database
-from utils.tracing.feedback import FeedbackStore
-from utils.tracing.query import (
+from utils.tracing.store.convert import from_us, loads, now_us
+from utils.tracing.store.costs import Costs
+from utils.tracing.store.db import Database, marks
+from utils.tracing.store.feedback import FeedbackStore
+from utils.tracing.store.query import (
     Operand,
     QueryError,
     compile_order,
@@ -33,18 +33,14 @@ from utils.tracing.query import (
     json_path,
     sql_str,
 )
-from utils.tracing.writer import CallWriter
+from utils.tracing.store.rules import call_status, status_sql
+from utils.tracing.store.writer import CallWriter
 
 DISPLAY_NAME_SQL = (
     "(CASE WHEN c.display_name_set IS NULL THEN c.display_name "
     "ELSE NULLIF(c.display_name_set, '') END)"
 )
-STATUS_SQL = (
-    "(CASE WHEN c.exception IS NOT NULL THEN 'error' "
-    "WHEN c.ended_at IS NULL THEN 'running' "
-    "WHEN COALESCE(json_extract(c.summary, '$.status_counts.error'), 0) > 0 "
-    "THEN 'descendant_error' ELSE 'success' END)"
-)
+STATUS_SQL = status_sql("c")
 LATENCY_SQL = "((c.ended_at - c.started_at) / 1000)"
 
 _TEXT_COLUMNS = (
@@ -121,10 +117,6 @@ def calls_field(name: str) -> Operand:
     )
 
 
-def _marks(values: Sequence[Any]) -> str:
-    return ", ".join("?" * len(values))
-
-
 def filter_sql(project_id: str, flt: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
     """The `filter` dict of a calls query -> WHERE conditions (always scoped to a project)."""
     conds = ["c.project_id = ?", VISIBLE]
@@ -142,7 +134,7 @@ def filter_sql(project_id: str, flt: Mapping[str, Any] | None) -> tuple[str, lis
         values = flt.get(key)
         if values is not None:
             values = list(values)
-            conds.append(f"c.{column} IN ({_marks(values)})" if values else "0")
+            conds.append(f"c.{column} IN ({marks(values)})" if values else "0")
             params.extend(values)
     if flt.get("trace_roots_only"):
         conds.append("c.parent_id IS NULL")
@@ -165,23 +157,12 @@ def filter_sql(project_id: str, flt: Mapping[str, Any] | None) -> tuple[str, lis
         if refs is not None:
             refs = list(refs)
             conds.append(
-                f"EXISTS (SELECT 1 FROM json_each(c.{column}) WHERE value IN ({_marks(refs)}))"
+                f"EXISTS (SELECT 1 FROM json_each(c.{column}) WHERE value IN ({marks(refs)}))"
                 if refs
                 else "0"
             )
             params.extend(refs)
     return " AND ".join(conds), params
-
-
-def _status(exception: str | None, ended_at: int | None, summary: Mapping[str, Any]) -> str:
-    if exception is not None:
-        return "error"
-    if ended_at is None:
-        return "running"
-    counts = summary.get("status_counts") or {}
-    if isinstance(counts, Mapping) and (counts.get("error") or 0) > 0:
-        return "descendant_error"
-    return "success"
 
 
 def row_to_fields(row: Sequence[Any]) -> dict[str, Any]:
@@ -210,7 +191,7 @@ def row_to_fields(row: Sequence[Any]) -> dict[str, Any]:
     ) = row
     summary = loads(summary_text, {}) or {}
     weave_fields = dict(summary.get("weave") or {})
-    weave_fields["status"] = _status(exception, ended_at, summary)
+    weave_fields["status"] = call_status(exception, ended_at, summary)
     weave_fields["trace_name"] = display_name or op_short
     if ended_at is not None and started_at is not None:
         weave_fields["latency_ms"] = (ended_at - started_at) // 1000
@@ -299,7 +280,7 @@ class CallReader:
             return 0
         sql = f"""
             WITH RECURSIVE doomed(id) AS (
-                SELECT id FROM calls WHERE project_id = ? AND id IN ({_marks(ids)})
+                SELECT id FROM calls WHERE project_id = ? AND id IN ({marks(ids)})
                 UNION
                 SELECT c.id FROM calls c JOIN doomed d ON c.parent_id = d.id
             )
