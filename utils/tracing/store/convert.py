@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
+import re
+import warnings
 from collections.abc import Iterator
 from typing import Any, overload
 
@@ -51,13 +54,58 @@ def from_us(value: int | None) -> dt.datetime | None:
 
 
 # One encoder for the process: `json.dumps` with non-default options builds a new encoder
-# per call, which is measurable on the per-call write path.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str, ensure_ascii=False)
+# per call, which is measurable on the per-call write path. `allow_nan=False` makes the common
+# case (no NaN anywhere) cost nothing extra: only a value that holds one takes the slow path.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str, ensure_ascii=False, allow_nan=False)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def dumps(value: Any) -> str:
-    """Compact JSON; anything the client did not already make JSON-safe becomes a string."""
-    return _ENCODER.encode(value)
+def _finite(value: Any) -> Any:
+    """`value` with every NaN/Infinity replaced by None, as weave's HTTP client sends them.
+
+    (`weave.trace_server_bindings.remote_http_trace_server` encodes request bodies with
+    `inf_nan_mode="null"`, so the online service stores null; SQLite's JSON functions reject
+    the bare `NaN` that `json` would write, which broke every query on that column.)
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    # Inside a JSON string: an escaped backslash, then the code point, so the stored text is
+    # valid UTF-8 and the value reads back as the visible characters `\ud800`.
+    return f"\\\\u{ord(match.group()):04x}"
+
+
+def dumps(value: Any, what: str = "a value") -> str:
+    """Compact JSON that SQLite can store and its JSON functions can read.
+
+    Anything the client did not already make JSON-safe becomes a string; NaN and infinities
+    become null (what the online service stores); a lone surrogate, which Python strings allow
+    but UTF-8 cannot encode, is stored escaped as the text `\\udXXX`, with a warning naming
+    `what`, so one bad value never costs the other values written with it.
+    """
+    try:
+        text = _ENCODER.encode(value)
+    except ValueError:  # NaN or an infinity somewhere inside
+        text = _ENCODER.encode(_finite(value))
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = _SURROGATE.sub(_escape_surrogate, text)
+            warnings.warn(
+                f"local trace store: {what} holds a lone surrogate character (not valid "
+                "UTF-8); it is stored escaped as the text \\udXXX",
+                StoreValueWarning,
+                stacklevel=2,
+            )
+    return text
 
 
 def loads(text: str | bytes | None, default: Any = None) -> Any:
@@ -83,3 +131,7 @@ def iter_refs(value: Any) -> Iterator[str]:
             stack.extend(item.values())
         elif isinstance(item, (list, tuple)):
             stack.extend(item)
+
+
+class StoreValueWarning(UserWarning):
+    """A value was stored differently from how it was sent (and the warning says how)."""

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence, Sized
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: JSON columns hold only JSON that SQLite accepts (no bare NaN/Infinity)
 BUSY_TIMEOUT_S = 30.0
 
 SCHEMA = """
@@ -166,6 +166,41 @@ def marks(count: int | Sized) -> str:
     return ", ".join("?" * n)
 
 
+# JSON columns that queries read with SQLite's JSON functions: (table, column).
+JSON_COLUMNS = (
+    ("calls", "inputs"),
+    ("calls", "output"),
+    ("calls", "attributes"),
+    ("calls", "summary"),
+    ("feedback", "payload"),
+    ("feedback", "extra"),
+    ("table_rows", "val"),
+)
+
+
+def _repair_json(conn: sqlite3.Connection) -> int:
+    """Rewrite values an earlier store wrote as `NaN`/`Infinity` (Python's JSON, not SQLite's).
+
+    Python reads them back; re-encoding stores null, as new writes do. Returns rows fixed.
+    """
+    from utils.tracing.store.convert import dumps, loads
+
+    fixed = 0
+    for table, column in JSON_COLUMNS:
+        bad = conn.execute(
+            f"SELECT rowid, {column} FROM {table} "
+            f"WHERE {column} IS NOT NULL AND NOT json_valid({column})"
+        ).fetchall()
+        for rowid, text in bad:
+            try:
+                repaired = dumps(loads(text))
+            except ValueError:
+                continue  # not JSON for Python either: leave it for a human to look at
+            conn.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (repaired, rowid))
+            fixed += 1
+    return fixed
+
+
 class StoreVersionError(RuntimeError):
     """The file was written by a newer store layout than this code understands."""
 
@@ -206,6 +241,11 @@ class Database:
                 conn.execute(
                     "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
+                )
+            elif int(row[0]) < SCHEMA_VERSION:
+                _repair_json(conn)
+                conn.execute(
+                    "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
                 )
             elif int(row[0]) > SCHEMA_VERSION:
                 raise StoreVersionError(

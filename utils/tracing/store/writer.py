@@ -23,10 +23,11 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from utils.tracing.store.convert import dumps, iter_refs, to_us
+from utils.tracing.store.convert import StoreValueWarning, dumps, iter_refs, to_us
 from utils.tracing.store.db import Database, marks
 from utils.tracing.store.rules import op_base, op_short_name
 
@@ -68,6 +69,65 @@ ON CONFLICT(id) DO UPDATE SET display_name_set = excluded.display_name_set
 BATCH_DELAY_S = 0.05
 
 
+# The size policy. The online service takes requests up to weave's REMOTE_REQUEST_BYTES_LIMIT
+# (31 MiB, `weave.trace_server_bindings.http_utils`); a call start or end bigger than that is
+# refused there. Locally the same limit applies per stored value (a call's inputs, output,
+# attributes or summary; for inputs and dict outputs, per top-level entry first): a value over
+# it is replaced by a small marked preview, with a warning, instead of being written in full
+# to the file and again to its write-ahead log. `tests/test_tracing_write_path.py` checks the
+# number against weave's.
+MAX_VALUE_BYTES = (32 - 1) * 1024 * 1024
+PREVIEW_CHARS = 1000
+TOO_LARGE = "value too large"
+
+
+def _utf8_size(text: str) -> int:
+    # Characters are a lower bound of bytes, and 4x characters an upper one: encode only when
+    # the answer is in doubt.
+    if len(text) * 4 <= MAX_VALUE_BYTES:
+        return len(text)
+    return len(text.encode("utf-8"))
+
+
+def _stand_in(value: Any, text: str, size: int, what: str) -> dict[str, Any]:
+    """What is stored instead of a value over the limit: a marked preview (and a warning)."""
+    warnings.warn(
+        f"local trace store: {what} is {size:,} bytes, larger than the {MAX_VALUE_BYTES:,}-byte "
+        "limit the online service has for one request; stored as a preview instead",
+        StoreValueWarning,
+        stacklevel=3,
+    )
+    preview = value if isinstance(value, str) else text
+    return {
+        "_course_store": TOO_LARGE,
+        "bytes": size,
+        "limit": MAX_VALUE_BYTES,
+        "preview": preview[:PREVIEW_CHARS],
+    }
+
+
+def value_json(value: Any, what: str) -> str:
+    """`dumps(value)`, within the size policy above."""
+    text = dumps(value, what)
+    size = _utf8_size(text)
+    if size <= MAX_VALUE_BYTES:
+        return text
+    if isinstance(value, dict):  # cap the big entries first, so the small ones stay queryable
+        capped = {}
+        for key, item in value.items():
+            item_text = dumps(item, what)
+            item_size = _utf8_size(item_text)
+            too_big = item_size > MAX_VALUE_BYTES
+            capped[key] = (
+                _stand_in(item, item_text, item_size, f"{what}[{key!r}]") if too_big else item
+            )
+        text = dumps(capped, what)
+        size = _utf8_size(text)
+        if size <= MAX_VALUE_BYTES:
+            return text
+    return dumps(_stand_in(value, text, size, what))
+
+
 def _refs_json(value: Any) -> str | None:
     refs = sorted(set(iter_refs(value)))
     return dumps(refs) if refs else None
@@ -89,8 +149,8 @@ def start_row(start: Mapping[str, Any], call_id: str, trace_id: str, user_id: st
         op_short_name(op_name),
         start.get("display_name") or None,
         to_us(start["started_at"]),
-        dumps(start.get("attributes") or {}),
-        dumps(inputs),
+        value_json(start.get("attributes") or {}, f"the attributes of call {call_id}"),
+        value_json(inputs, f"the inputs of call {call_id}"),
         _refs_json(inputs),
         start.get("wb_user_id") or user_id,
         start.get("wb_run_id"),
@@ -101,15 +161,16 @@ def start_row(start: Mapping[str, Any], call_id: str, trace_id: str, user_id: st
 def end_row(end: Mapping[str, Any]) -> tuple:
     """A call_end request's `end` dict as a row for END_SQL."""
     output = end.get("output")
+    call_id = end["id"]
     return (
         end["id"],
         end["project_id"],
         end.get("trace_id"),
         to_us(end["ended_at"]),
         end.get("exception"),
-        dumps(output),
+        value_json(output, f"the output of call {call_id}"),
         _refs_json(output),
-        dumps(end.get("summary") or {}),
+        value_json(end.get("summary") or {}, f"the summary of call {call_id}"),
         end.get("wb_run_step_end"),
     )
 
@@ -130,16 +191,15 @@ def pair_up(starts: list[tuple], ends: list[tuple]) -> tuple[list[tuple], list[t
     return full, lone_starts, list(ends_by_id.values())
 
 
-def _build(make_row: Callable[..., tuple], items: list[tuple]) -> list[tuple]:
-    """Rows for buffered requests; a request that cannot be stored is reported and skipped
-    (retrying it would block every later call behind it)."""
-    rows = []
-    for item in items:
-        try:
-            rows.append(make_row(*item))
-        except Exception:
-            log.exception("local trace store: dropping a call request it cannot store")
-    return rows
+def _report_dropped(call_id: object, err: BaseException) -> None:
+    """Say, loudly, that one call request could not be stored (its batch neighbours were)."""
+    log.error("local trace store: call %s could not be stored: %r", call_id, err)
+    warnings.warn(
+        f"local trace store: call {call_id} could not be stored ({type(err).__name__}: {err}); "
+        "the other calls written with it were stored",
+        StoreValueWarning,
+        stacklevel=4,
+    )
 
 
 class CallWriter:
@@ -158,6 +218,7 @@ class CallWriter:
         self._starts: list[tuple] = []
         self._ends: list[tuple] = []
         self._updates: list[tuple] = []
+        self.dropped = 0  # call requests that could not be stored at all (each one warned)
         self._wake = threading.Event()
         self._closing = threading.Event()
         self._closed = False
@@ -192,30 +253,70 @@ class CallWriter:
         return len(self._starts) + len(self._ends) + len(self._updates)
 
     def flush(self) -> None:
-        """Commit everything buffered so far (callers then read a complete picture)."""
+        """Commit everything buffered so far (callers then read a complete picture).
+
+        A batch is one transaction. If it fails because of one row (a value SQLite cannot
+        hold), it is written again row by row, so only that row is lost, with a warning. If it
+        fails because the file is busy or full (`OperationalError`), nothing is lost: the whole
+        batch goes back in front of the buffer for the next flush, and the error is raised.
+        """
         with self._flush_lock:
             with self._buffer_lock:
                 starts, ends, updates = self._starts, self._ends, self._updates
                 self._starts, self._ends, self._updates = [], [], []
             if not (starts or ends or updates):
                 return
-            full, lone_starts, lone_ends = pair_up(_build(start_row, starts), _build(end_row, ends))
             try:
-                with self._db.write() as conn:
-                    if full:
-                        conn.executemany(FULL_SQL, full)
-                    if lone_starts:
-                        conn.executemany(START_SQL, lone_starts)
-                    if lone_ends:
-                        conn.executemany(END_SQL, lone_ends)
-                    if updates:
-                        conn.executemany(UPDATE_SQL, updates)
+                full, lone_starts, lone_ends = pair_up(
+                    self._build(start_row, starts), self._build(end_row, ends)
+                )
+                groups = ((FULL_SQL, full), (START_SQL, lone_starts), (END_SQL, lone_ends))
+                groups += ((UPDATE_SQL, updates),)
+                try:
+                    with self._db.write() as conn:
+                        for sql, rows in groups:
+                            if rows:
+                                conn.executemany(sql, rows)
+                except sqlite3.OperationalError:
+                    raise
+                except Exception:
+                    self._write_row_by_row(groups)
             except sqlite3.OperationalError:
                 # Transient (a lock held past the busy timeout, a full disk): put the batch
                 # back in front so nothing is lost; the next flush retries it.
                 with self._buffer_lock:
                     self._starts[:0], self._ends[:0], self._updates[:0] = starts, ends, updates
                 raise
+
+    def _build(self, make_row: Callable[..., tuple], items: list[tuple]) -> list[tuple]:
+        """Rows for buffered requests; a request that cannot become a row is reported."""
+        rows = []
+        for item in items:
+            try:
+                rows.append(make_row(*item))
+            except Exception as err:
+                request = item[0] if item and isinstance(item[0], Mapping) else {}
+                self.dropped += 1
+                _report_dropped(item[1] if len(item) > 1 else request.get("id"), err)
+        return rows
+
+    def _write_row_by_row(self, groups: tuple[tuple[str, list[tuple]], ...]) -> None:
+        """One savepoint per row: a row SQLite refuses is rolled back alone and reported."""
+        with self._db.write() as conn:
+            for sql, rows in groups:
+                for row in rows:
+                    conn.execute("SAVEPOINT course_row")
+                    try:
+                        conn.execute(sql, row)
+                    except sqlite3.OperationalError:
+                        conn.execute("ROLLBACK TO course_row")
+                        raise
+                    except Exception as err:
+                        conn.execute("ROLLBACK TO course_row")
+                        self.dropped += 1
+                        _report_dropped(row[0], err)
+                    finally:
+                        conn.execute("RELEASE course_row")
 
     def stop_accepting_new_work_and_flush_queue(self) -> None:
         """Client hook (called by `WeaveClient.flush`/`finish`): commit the batch now."""
