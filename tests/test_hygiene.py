@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from utils.exercises import CHECK_TAG, STUB_TAG_PREFIX, solution_path
+from utils.exercises import CHECK_TAG, STUB_TAG_PREFIX, solution_path, wrong_answers
 from utils.harness import course_notebooks
 from utils.paths import REPO_ROOT
 
@@ -41,12 +41,33 @@ def test_notebook_follows_skeleton(path: Path) -> None:
     assert len(stubs) == len(set(stubs)) >= 1
     for ex in stubs:
         assert solution_path(path.parent, ex).is_file(), f"no solution for {ex}"
+        assert wrong_answers(path.parent, ex), (
+            f"{ex} ships no wrong answer (solutions/{ex}.wrong_*.py)"
+        )
     for cell in cells:
         ctags = cell.metadata.get("tags", [])
         if CHECK_TAG in ctags:
             assert "raises-exception" in ctags, "check cells must not stop a headless run"
         if any(t.startswith(STUB_TAG_PREFIX) for t in ctags):
             assert "NotImplementedError" in cell.source, "a stub must raise until solved"
+
+
+LOCAL_ONLY = re.compile(r"\b(wandb_offline|OfflineRun|init_local|open_store)\b")
+MODE_BRANCH = re.compile(r"\b(ctx\.mode|ctx\.local|COURSE_MODE)\b|\.online\b")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_cells_run_the_same_in_both_modes(path: Path) -> None:
+    """Cells read runs back with `utils.logged.logged_run` (wandb.Api online, offline files
+    locally), never with a local-only reader, and do not branch on the mode: the one marked
+    way to differ is `@online_only`."""
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        assert not LOCAL_ONLY.search(cell.source), f"cell {i} calls a local-only helper"
+        if "@online_only" not in cell.source:
+            assert not MODE_BRANCH.search(cell.source), f"cell {i} branches on the mode"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

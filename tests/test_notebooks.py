@@ -1,10 +1,13 @@
 """Every course notebook, executed headless in local mode, fast profile, twice.
 
 1. As shipped (papermill): exercise stubs unsolved, so every exercise check must fail, with
-   NotImplementedError or the check's own error, and nothing else may.
-2. With solutions injected (nbval): nothing may fail, and the cells marked
-   `# NBVAL_CHECK_OUTPUT` must reproduce their committed output. This is also the second run
-   in the same checkout, so it proves the notebooks are idempotent.
+   NotImplementedError or the check's own error, and nothing else may; the cells marked
+   `# NBVAL_CHECK_OUTPUT` must already print their committed output.
+2. With solutions injected (nbval): nothing may fail, the marked cells must reproduce their
+   committed output, and every shipped wrong answer (`solutions/<id>.wrong_*.py`) is run
+   through its check, which must reject it. This second run uses the same trace store and
+   run folder as the first, so agreement of the marked cells proves re-runs are scoped to
+   their own session.
 
 A fake key is planted in the environment; no executed output may contain it, nor a machine path.
 """
@@ -45,10 +48,8 @@ def forbidden_strings() -> list[str]:
 
 
 def leaks(executed: Path) -> list[str]:
-    nb = nbformat.read(executed, as_version=4)
-    text = "\n".join(
-        str(out) for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
-    )
+    """Forbidden strings anywhere in the executed file: outputs, cell and notebook metadata."""
+    text = executed.read_text()
     return [s for s in forbidden_strings() if s in text]
 
 
@@ -68,6 +69,10 @@ def test_as_shipped(notebook: Path) -> None:
     assert result.check_cells >= len(stubs) >= (1 if notebook.parent.name.startswith("_") else 3)
     assert len(result.errors) == result.check_cells, "every check must fail on its unsolved stub"
     assert not leaks(result.output), f"executed output leaks {leaks(result.output)}"
+    mismatches = harness.checked_output_mismatches(notebook, result.output)
+    assert not mismatches, "checked cells differ from their committed output:\n" + "\n".join(
+        mismatches
+    )
     assert result.seconds <= harness.FAST_BUDGET_S * 1.25, (
         f"fast profile took {result.seconds:.0f}s"
     )

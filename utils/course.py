@@ -13,9 +13,23 @@ import os
 import platform
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from utils import mode as _mode
 from utils.paths import runtime_dir, shown
+
+
+def new_session_id(chapter: str) -> str:
+    """A fresh id per kernel: `<chapter>-<UTC time>-<4 hex>`.
+
+    Projects and the local store keep every call ever made; analyses in a chapter filter on
+    this id (passed to weave as a call attribute) so a second run of a notebook counts only
+    its own calls and prints the same numbers as the first.
+    """
+    import secrets
+    import time
+
+    return f"{chapter}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{secrets.token_hex(2)}"
 
 
 @dataclass(frozen=True)
@@ -23,6 +37,7 @@ class Context:
     chapter: str
     mode: _mode.CourseMode
     profile: str
+    session: str = ""
 
     @property
     def local(self) -> bool:
@@ -35,6 +50,14 @@ class Context:
     def project(self, name: str | None = None) -> str:
         """The W&B/Weave project for this chapter (same name in both modes)."""
         return f"wandb-course-{name or self.chapter}"
+
+    def show_links(self, run: Any = None, client: Any = None) -> None:
+        """Where to look at what this notebook logged: the standard cell after `wandb.init`
+        or `weave.init`. Online: the run page and the Weave project (links to click).
+        Locally: the offline run folder (uploadable later with `wandb sync`) and the store."""
+        from utils import links
+
+        print(links.describe(run=run, client=client, session=self.session))
 
 
 def _plain_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
@@ -86,4 +109,4 @@ def setup(chapter: str, profile: str = "full", check_key: bool = True) -> Contex
             "telemetry or mode settings look wrong"
         )
     print(_mode.banner(mode, chapter, extra))
-    return Context(chapter=chapter, mode=mode, profile=profile)
+    return Context(chapter=chapter, mode=mode, profile=profile, session=new_session_id(chapter))

@@ -5,13 +5,20 @@ Conventions (see CONTRIBUTING.md):
 - the check cell carries the tags `exercise-check` and `raises-exception` (so a headless run
   goes on past an unsolved exercise) and calls `check(...)`;
 - the solution lives in `<chapter>/solutions/<id>.py`; a learner loads it with
-  `%load solutions/<id>.py`, the tests swap it in for the stub cell.
+  `%load solutions/<id>.py`, the tests swap it in for the stub cell;
+- beside it, `<id>.wrong_<what>.py` files hold plausible wrong answers. The tests run each one
+  through the exercise's check and require a clear `ExerciseCheckError` (a check that accepts a
+  wrong answer teaches nothing). A wrong answer whose first line is `# expect: SomeError`
+  must instead surface the learner's own exception, unchanged.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Iterable
+import re
+import textwrap
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +52,33 @@ def attempt(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return fn(*args, **kwargs)
 
 
+def traced(op: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+    """`op.call(...)` for checks: (result, call), but the learner's own exception is raised.
+
+    `op.call()` never raises: on an exception it returns `(None, call)` with the error recorded
+    on the call, so a check built on it would fail later with an unrelated `TypeError` on
+    `None`. Weave's `__should_raise` flag re-raises the original exception instead.
+    """
+    return op.call(*args, __should_raise=True, **kwargs)  # type: ignore[no-any-return]
+
+
+@contextlib.contextmanager
+def expect_rejection(wrong_answer: str, expected: type[BaseException] = ExerciseCheckError,
+                     ) -> Iterator[None]:  # fmt: skip
+    """The tests wrap a check in this after loading a shipped wrong answer.
+
+    The check must fail with `expected` (its clear message, or the learner's own exception);
+    passing, or failing with anything else, means the check does not do its job.
+    """
+    try:
+        yield
+    except expected as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"✅ rejected {wrong_answer}: {type(err).__name__}: {first}")
+        return
+    raise AssertionError(f"the check accepted the wrong answer {wrong_answer}")
+
+
 # --- used by the harness ---------------------------------------------------------------
 def stub_ids(cells: Iterable[dict[str, Any]]) -> list[str]:
     ids = []
@@ -57,6 +91,34 @@ def stub_ids(cells: Iterable[dict[str, Any]]) -> list[str]:
 
 def solution_path(chapter_dir: Path, exercise_id: str) -> Path:
     return chapter_dir / "solutions" / f"{exercise_id}.py"
+
+
+def wrong_answers(chapter_dir: Path, exercise_id: str) -> list[Path]:
+    """The shipped wrong answers of one exercise: `solutions/<id>.wrong_<what>.py`."""
+    return sorted((chapter_dir / "solutions").glob(f"{exercise_id}.wrong_*.py"))
+
+
+EXPECT_LINE = re.compile(r"#\s*expect:\s*([A-Za-z_][A-Za-z0-9_.]*)")
+
+
+def expected_failure(wrong: Path) -> str:
+    """The exception a wrong answer must end in: `# expect: X` on its first line, else the
+    check's own `ExerciseCheckError`."""
+    first = wrong.read_text().splitlines()[0] if wrong.read_text() else ""
+    match = EXPECT_LINE.match(first.strip())
+    return match.group(1) if match else "ExerciseCheckError"
+
+
+def probe_cells(check_source: str, wrong: Path, solution: str) -> list[str]:
+    """Sources of the cells that try one wrong answer against a check, then restore the
+    solution so the rest of the notebook runs on the right definitions."""
+    name = wrong.name.removesuffix(".py")
+    wrapped = (
+        "from utils.exercises import ExerciseCheckError, expect_rejection\n"
+        f"with expect_rejection({name!r}, {expected_failure(wrong)}):\n"
+        + textwrap.indent(check_source.rstrip() + "\n", "    ")
+    )
+    return [wrong.read_text().rstrip() + "\n", wrapped, solution]
 
 
 def inject_solutions(nb: Any, chapter_dir: Path) -> int:
@@ -73,3 +135,32 @@ def inject_solutions(nb: Any, chapter_dir: Path) -> int:
                 cell.source = path.read_text().rstrip() + "\n"
                 replaced += 1
     return replaced
+
+
+PROBE_TAG = "wrong-answer-probe"
+
+
+def inject_wrong_answer_probes(nb: Any, chapter_dir: Path) -> int:
+    """After each exercise's check cell, try every shipped wrong answer against that check.
+
+    Run on a notebook whose solutions were injected: the probes load a wrong answer, run the
+    check expecting a rejection, and load the solution back. Returns how many were added.
+    """
+    import nbformat
+
+    cells, pending, added = [], None, 0
+    for cell in nb.cells:
+        cells.append(cell)
+        tags = cell.get("metadata", {}).get("tags", [])
+        stub = [t[len(STUB_TAG_PREFIX) :] for t in tags if t.startswith(STUB_TAG_PREFIX)]
+        if stub:
+            pending = stub[0]
+        elif CHECK_TAG in tags and pending is not None:
+            solution = solution_path(chapter_dir, pending).read_text().rstrip() + "\n"
+            for wrong in wrong_answers(chapter_dir, pending):
+                for source in probe_cells(cell.source, wrong, solution):
+                    cells.append(nbformat.v4.new_code_cell(source, metadata={"tags": [PROBE_TAG]}))
+                added += 1
+            pending = None
+    nb.cells = cells
+    return added

@@ -23,8 +23,8 @@ from typing import Any
 
 import nbformat
 
-from utils.exercises import CHECK_TAG, inject_solutions
-from utils.paths import NOTEBOOKS_DIR, REPO_ROOT, runtime_path
+from utils.exercises import CHECK_TAG, inject_solutions, inject_wrong_answer_probes
+from utils.paths import NOTEBOOKS_DIR, REPO_ROOT, runtime_path, shown
 
 FAST_BUDGET_S = 120.0  # what a chapter's fast profile should take on 2 cores
 KILL_AFTER_S = 420.0  # hard time box per notebook run (CI must never hang)
@@ -70,6 +70,7 @@ def prepare(notebook: Path, solutions: bool, parameters: dict[str, Any], dest: P
     nb = nbformat.read(notebook, as_version=4)
     if solutions:  # a solved notebook may raise nowhere: drop the tolerance tags too
         inject_solutions(nb, notebook.parent)
+        inject_wrong_answer_probes(nb, notebook.parent)
         for cell in nb.cells:
             tags = cell.metadata.get("tags", [])
             if "raises-exception" in tags:
@@ -83,6 +84,53 @@ def prepare(notebook: Path, solutions: bool, parameters: dict[str, Any], dest: P
     )
     tmp.unlink()
     return dest
+
+
+CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+
+
+def _text_outputs(cell: Any) -> list[str]:
+    """What nbval compares in a checked cell: printed text and plain-text results."""
+    texts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream" and out.get("name") == "stdout":
+            texts.append(out.get("text", ""))
+        elif out.get("output_type") in ("execute_result", "display_data"):
+            texts.append(str(out.get("data", {}).get("text/plain", "")))
+    return ["".join(texts)]
+
+
+def checked_output_mismatches(source: Path, executed: Path) -> list[str]:
+    """Cells marked `# NBVAL_CHECK_OUTPUT` whose executed text differs from the committed one.
+
+    nbval compares these on the solutions run; the harness compares them on every run, so a
+    notebook executed twice on one store must print the same facts both times.
+    """
+    committed = {
+        c.source: _text_outputs(c)
+        for c in nbformat.read(source, as_version=4).cells
+        if c.cell_type == "code" and c.source.lstrip().startswith(CHECK_MARK)
+    }
+    problems = []
+    for cell in nbformat.read(executed, as_version=4).cells:
+        want = committed.get(cell.source)
+        if want is not None and _text_outputs(cell) != want:
+            first = cell.source.strip().splitlines()[1:2] or [""]
+            problems.append(
+                f"{first[0][:80]!r}: expected {want[0]!r}, got {_text_outputs(cell)[0]!r}"
+            )
+    return problems
+
+
+def scrub_paths(executed: Path) -> None:
+    """papermill records the absolute input/output paths in the notebook's metadata: keep
+    executed copies free of machine paths, like their outputs."""
+    nb = nbformat.read(executed, as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if meta.get(key):
+            meta[key] = shown(meta[key])
+    nbformat.write(nb, executed)
 
 
 def _errors(executed: Path) -> tuple[list[CellError], int]:
@@ -135,6 +183,8 @@ def execute(
         )
     seconds = time.monotonic() - start
     prepared.unlink(missing_ok=True)
+    if output.exists():
+        scrub_paths(output)
     errors, checks = _errors(output) if output.exists() else ([], 0)
     return RunResult(notebook, output, seconds, timed_out, errors, checks, log)
 

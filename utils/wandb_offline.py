@@ -194,17 +194,24 @@ class OfflineRun:
 
     @staticmethod
     def _cell(value: Any, files: dict[str, str], images: bool) -> Any:
-        if (
-            isinstance(value, dict)
-            and value.get("_type") == "image-file"
-            and value["path"] in files
-        ):
-            if not images:
-                return files[value["path"]]
-            from PIL import Image
+        """A logged cell as a learner should see it: media files become images (with their
+        boxes and masks drawn on), audio players and rendered HTML; `images=False` keeps
+        the files' paths instead."""
+        if not isinstance(value, dict) or value.get("path") not in files:
+            return value
+        kind, path = value.get("_type"), files[value["path"]]
+        if not images and kind in ("image-file", "audio-file", "html-file"):
+            return path
+        if kind == "image-file":
+            return _image_with_overlays(value, files)
+        if kind == "audio-file":
+            from utils.display import Audio
 
-            with Image.open(files[value["path"]]) as im:
-                return im.copy()
+            return Audio(Path(path).read_bytes(), Path(value["path"]).name)
+        if kind == "html-file":
+            from utils.display import Html
+
+            return Html(Path(path).read_text())
         return value
 
     # --- artifacts -------------------------------------------------------------------------
@@ -241,3 +248,27 @@ class OfflineRun:
             if "size" in keep
             else frame[keep]
         )
+
+
+def _image_with_overlays(cell: dict[str, Any], files: dict[str, str]) -> Any:
+    """The logged image, with every logged box set and mask drawn as the media panel would."""
+    from PIL import Image
+
+    from utils.display import overlay
+
+    with Image.open(files[cell["path"]]) as im:
+        image = im.copy()
+    if not cell.get("boxes") and not cell.get("masks"):
+        return image
+    names: dict[int, str] = {}
+    classes = cell.get("classes") or {}
+    if classes.get("path") in files:
+        payload = json.loads(Path(files[classes["path"]]).read_text())
+        names = {int(c["id"]): str(c["name"]) for c in payload.get("class_set", [])}
+    boxes = [box for group in (cell.get("boxes") or {}).values() for box in group]
+    mask = None
+    for group in (cell.get("masks") or {}).values():
+        if group.get("path") in files:
+            with Image.open(files[group["path"]]) as m:
+                mask = m.copy()
+    return overlay(image, boxes, mask, names)

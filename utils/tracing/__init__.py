@@ -14,6 +14,15 @@ from __future__ import annotations
 
 from utils.tracing.client import init, store_path
 from utils.tracing.pin import SUPPORTED_WEAVE
-from utils.tracing.view import calls_frame, show_trace, trace_html
+from utils.tracing.view import calls_frame, show_trace, this_session, trace_frame, trace_html
 
-__all__ = ["SUPPORTED_WEAVE", "calls_frame", "init", "show_trace", "store_path", "trace_html"]
+__all__ = [
+    "SUPPORTED_WEAVE",
+    "calls_frame",
+    "init",
+    "show_trace",
+    "store_path",
+    "this_session",
+    "trace_frame",
+    "trace_html",
+]

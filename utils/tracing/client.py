@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from utils.paths import runtime_path
 from utils.tracing import quiet
@@ -77,8 +78,20 @@ def finish_current() -> None:
         weave_client_context.set_weave_client_global(None)
 
 
-def init_local(project: str, path: Path | None = None, autopatch: bool = True) -> WeaveClient:
-    """A `WeaveClient` on the local store, installed as weave's global client."""
+def init_local(
+    project: str,
+    path: Path | None = None,
+    autopatch: bool = True,
+    *,
+    attributes: dict[str, Any] | None = None,
+    postprocess_inputs: Callable[..., Any] | None = None,
+    postprocess_output: Callable[..., Any] | None = None,
+) -> WeaveClient:
+    """A `WeaveClient` on the local store, installed as weave's global client.
+
+    Takes the keyword arguments of `weave.init` that shape the client (attributes on every
+    call, input/output post-processing), so a notebook passes the same ones in both modes.
+    """
     quiet.silence(local=True)
     import weave
     from weave.integrations.patch import implicit_patch, register_import_hook
@@ -91,7 +104,15 @@ def init_local(project: str, path: Path | None = None, autopatch: bool = True) -
     check_weave_version(weave.__version__)
     entity, name = split_project(project)
     finish_current()
-    client = WeaveClient(entity, name, open_store(path), ensure_project_exists=False)
+    client = WeaveClient(
+        entity,
+        name,
+        open_store(path),
+        ensure_project_exists=False,
+        attributes=attributes,
+        postprocess_inputs=postprocess_inputs,
+        postprocess_output=postprocess_output,
+    )
     weave_client_context.set_weave_client_global(client)
     if autopatch:
         # The two calls weave.init makes: patch integrations already imported, and hook
@@ -101,14 +122,16 @@ def init_local(project: str, path: Path | None = None, autopatch: bool = True) -
     return client
 
 
-def init(project: str) -> WeaveClient:
-    """Start tracing to `project`: W&B online, the local SQLite store otherwise."""
+def init(project: str, **weave_init_kwargs: Any) -> WeaveClient:
+    """Start tracing to `project`: `weave.init(project, **kwargs)` online, the same
+    `WeaveClient` on the local SQLite store otherwise (`attributes`, `postprocess_inputs`
+    and `postprocess_output` apply in both)."""
     if not is_local():
         quiet.silence(local=False)
         import weave
 
-        return weave.init(project)
-    return init_local(project)
+        return weave.init(project, **weave_init_kwargs)
+    return init_local(project, **weave_init_kwargs)
 
 
 def close_store(path: Path | None = None) -> None:

@@ -168,6 +168,10 @@ def _brief(value: Any, budget: int, depth: int = 0) -> str:
 
 
 def _preview(value: Any, limit: int = PREVIEW_CHARS) -> str:
+    if isinstance(value, Mapping) and "self" in value:
+        # A method op's first input is its object (a whole weave.Model): the trace tree
+        # would show `self: WeaveObject(...)` where the question and the prompt belong.
+        value = {k: v for k, v in value.items() if k != "self"}
     text = _brief(value, limit)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -194,11 +198,25 @@ def call_row(call: Any) -> dict[str, Any]:
     }
 
 
+def this_session(client: WeaveClient | None = None) -> dict[str, Any] | None:
+    """A `get_calls(query=...)` expression for the calls of this client's session.
+
+    A project keeps every call ever made to it (the local store too), so "my calls" needs a
+    scope: the course starts each client with `attributes={"session": ...}`, and this is the
+    query on that attribute. None when the client has no session attribute.
+    """
+    session = (_client(client).attributes or {}).get("session")
+    if session is None:
+        return None
+    return {"$expr": {"$eq": [{"$getField": "attributes.session"}, {"$literal": str(session)}]}}
+
+
 def calls_frame(
     calls: Iterable[Any] | WeaveClient | None = None,
     *,
     include_costs: bool = True,
     last: int | None = None,
+    roots: bool | None = None,
     **get_calls_kwargs: Any,
 ) -> pd.DataFrame:
     """Calls as a DataFrame, one row each, columns FRAME_COLUMNS, oldest first.
@@ -206,13 +224,19 @@ def calls_frame(
     `calls` may be calls you already have (e.g. `client.get_calls(...)`), a client, or None
     for the global client; with a client, keyword arguments go to `get_calls`:
     `calls_frame(client, filter={"trace_roots_only": True}, limit=20)`. `last=n` keeps the n
-    most recent calls (what you usually want right after running something).
+    most recent *traces* (their root calls): right after running something, the root is the
+    call you made, not the innermost LLM call it happened to end with. `roots=False` lists
+    every call instead; see `trace_frame` for all the calls of one trace.
     """
     import pandas as pd
 
     if calls is None or hasattr(calls, "get_calls"):
         client = _client(calls)  # type: ignore[arg-type]
         client.flush()  # calls just made may still be queued in the client's workers
+        if roots if roots is not None else last is not None:
+            flt = dict(get_calls_kwargs.get("filter") or {})
+            flt["trace_roots_only"] = True
+            get_calls_kwargs["filter"] = flt
         if last is not None:
             get_calls_kwargs.setdefault("sort_by", [{"field": "started_at", "direction": "desc"}])
             get_calls_kwargs["limit"] = last
@@ -230,8 +254,20 @@ def calls_frame(
 
 # ----------------------------------------------------------------------------- trace tree
 def _trace_calls(target: Any, client: WeaveClient) -> tuple[str, list[Any]]:
-    """Resolve a call object, call id or trace id to (trace_id, all calls of the trace)."""
+    """Resolve a call object, call id, trace id or None (the latest trace) to
+    (trace_id, all calls of the trace)."""
     client.flush()
+    if target is None:
+        latest = list(
+            client.get_calls(
+                filter={"trace_roots_only": True},
+                sort_by=[{"field": "started_at", "direction": "desc"}],
+                limit=1,
+            )
+        )
+        if not latest:
+            raise LookupError("no traces in this project yet")
+        target = latest[0]
     trace_id = _get(target, "trace_id") if not isinstance(target, str) else None
     if trace_id is None and isinstance(target, str):
         calls = list(client.get_calls(filter={"trace_ids": [target]}, include_costs=True))
@@ -240,6 +276,44 @@ def _trace_calls(target: Any, client: WeaveClient) -> tuple[str, list[Any]]:
         trace_id = client.get_call(target).trace_id
     calls = list(client.get_calls(filter={"trace_ids": [trace_id]}, include_costs=True))
     return str(trace_id), calls
+
+
+def _tree_order(calls: list[Any]) -> list[tuple[int, Any]]:
+    """(depth, call) pairs, parents before children, siblings by start time."""
+    ids = {_get(c, "id") for c in calls}
+    children: dict[str | None, list[Any]] = {}
+    for c in sorted(calls, key=lambda c: str(_get(c, "started_at") or "")):
+        parent = _get(c, "parent_id")
+        children.setdefault(parent if parent in ids else None, []).append(c)
+    ordered: list[tuple[int, Any]] = []
+
+    def walk(call: Any, depth: int) -> None:
+        ordered.append((depth, call))
+        for child in children.get(_get(call, "id"), []):
+            walk(child, depth + 1)
+
+    for root in children.get(None, []):
+        walk(root, 0)
+    return ordered
+
+
+def trace_frame(target: Any = None, client: WeaveClient | None = None) -> pd.DataFrame:
+    """Every call of one trace, in tree order, with its `depth` below the root.
+
+    `target` is a call, a call id, a trace id, or None for the latest trace. What the Weave
+    UI's trace view lists, as a DataFrame: the root, then each step and its sub-steps.
+    """
+    import pandas as pd
+
+    client = _client(client)
+    _, calls = _trace_calls(target, client)
+    ordered = _tree_order(calls)
+    frame = calls_frame([c for _, c in ordered])
+    frame = frame.set_index(pd.RangeIndex(len(frame)))
+    frame.insert(0, "depth", [d for d, _ in ordered])
+    frame["step"] = ["  " * d + (frame.at[i, "display_name"] or frame.at[i, "op"])
+                     for i, d in enumerate(frame["depth"])]  # fmt: skip
+    return frame
 
 
 def _badge(status: str) -> str:
