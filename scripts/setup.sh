@@ -1,27 +1,34 @@
 #!/usr/bin/env bash
-# Set up the course on a fresh machine: a venv with the pinned packages, the llama.cpp server
-# (compiled once, then served from pip's wheel cache), and the verified local model.
-# Idempotent: a second run checks stamps and returns in seconds.
+# Set up the course: one environment with the pinned packages, the llama.cpp server (compiled
+# once) and the verified local model. Idempotent: a second run checks stamps and returns in
+# seconds.
+#
+# The environment is `.venv`: a venv made here with Python 3.11 or 3.12 or, when a conda
+# environment is active and `.venv` does not exist yet, that conda environment (`.venv` is then
+# a symlink to it, so the Makefile, the tests and `make lab` all use it). Prerequisites: see
+# the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON=${PYTHON:-python3.11}
-command -v "$PYTHON" >/dev/null || PYTHON=python3
-"$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11), "the course pins Python 3.11"' \
-  || { echo "Python 3.11 is required (set PYTHON=/path/to/python3.11)"; exit 1; }
+bash scripts/course_env.sh
 
 # strace proves the no-network promise in the tests; install it if we can (root, Debian).
 if ! command -v strace >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   (apt-get update -qq && apt-get install -y -qq strace) >/dev/null 2>&1 || echo "note: strace not installed"
 fi
 
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 stamp=.venv/.course-lock.sha256
 want=$(cat requirements/lock.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  free_kb=$(df -Pk . | awk 'NR == 2 {print $4}')
+  if [ "${free_kb:-0}" -lt $((5 * 1024 * 1024)) ]; then
+    echo "WARNING: $((free_kb / 1024)) MB free here; a first setup needs about 5 GB (see README)."
+  fi
   start=$(date +%s)
+  echo "installing the pinned packages (requirements/lock.txt) ..."
   .venv/bin/python -m pip install -q --upgrade pip
-  # torch is pinned to the local CPU wheel in the lock.
+  # torch first, alone: the CPU build, from pip's sources or PyTorch's CPU index (see there).
+  .venv/bin/python scripts/install_torch.py
   .venv/bin/python -m pip install -q -r requirements/lock.txt
   .venv/bin/python -m pip install -q --no-deps -e .
   echo "$want" > "$stamp"
@@ -30,15 +37,6 @@ else
   echo "packages: up to date"
 fi
 
-# The llama.cpp server: compiled once (~7 min on 2 cores), portable flags (see requirements/llm.txt).
-llama_pin=$(grep -E '^llama-cpp-python' requirements/llm.txt)
-llama_version=${llama_pin##*==}
-if [ "$(.venv/bin/python -c 'import llama_cpp; print(llama_cpp.__version__)' 2>/dev/null)" != "$llama_version" ]; then
-  start=$(date +%s)
-  CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2} \
-    .venv/bin/python -m pip install -q --no-cache-dir -c requirements/lock.txt "$llama_pin"
-  echo "llama-cpp-python compiled in $(( $(date +%s) - start ))s"
-else
-  echo "llama-cpp-python: up to date"
-fi
+# The llama.cpp server: compiled once, portable flags, constrained by the lock (see the script).
+.venv/bin/python scripts/build_llama.py
 .venv/bin/python scripts/setup_llm.py
