@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from utils import mode as _mode
+from utils import profiles
 from utils.paths import runtime_dir, shown
 
 
@@ -87,10 +88,9 @@ def _quiet_warnings() -> None:
             continue
 
 
-def setup(chapter: str, profile: str = "full", check_key: bool = True) -> Context:
+def setup(chapter: str, profile: str = profiles.DEFAULT, check_key: bool = True) -> Context:
     """Decide the mode once per kernel and print the banner learners look for."""
-    if profile not in ("full", "fast"):
-        raise ValueError(f"PROFILE must be 'full' or 'fast', not {profile!r}")
+    profile = profiles.check(profile)
     mode = _mode.detect()
     extra = {"profile": profile, "state": shown(runtime_dir()), "python": platform.python_version()}
     if mode.online and check_key:

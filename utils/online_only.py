@@ -20,10 +20,11 @@ After the cell, `link_model` holds the function's return value online and `None`
 from __future__ import annotations
 
 import html
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from utils.mode import resolved
 
 T = TypeVar("T")
 
@@ -39,8 +40,7 @@ SKIPPED: list[Skipped] = []  # what this kernel skipped, for a chapter's closing
 
 
 def _is_online() -> bool:
-    # Resolved by utils.course.setup(); default to local so a stray cell never hits a server.
-    return os.environ.get("COURSE_MODE_RESOLVED") == "online"
+    return resolved() == "online"
 
 
 def _show(item: Skipped) -> None:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from utils.llm import model as _model
 from utils.llm import server as _server
+from utils.mode import resolved
 
 if TYPE_CHECKING:  # heavy imports stay lazy: a notebook pays only for the library it uses
     from langchain_huggingface import HuggingFaceEmbeddings
@@ -64,9 +65,7 @@ class Endpoint(NamedTuple):
 
 def uses_openai() -> bool:
     """True when calls go to OpenAI: online mode and an OpenAI key in the environment."""
-    return bool(os.environ.get("OPENAI_API_KEY")) and (
-        os.environ.get("COURSE_MODE_RESOLVED") == "online"
-    )
+    return bool(os.environ.get("OPENAI_API_KEY")) and resolved() == "online"
 
 
 def endpoint(start: bool = True) -> Endpoint:

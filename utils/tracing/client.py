@@ -13,12 +13,12 @@ through an earlier client (a Dataset whose rows load lazily) keep working.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from utils.mode import resolved
 from utils.paths import runtime_path
 from utils.tracing import quiet
 
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from utils.tracing.store.server import LocalTraceServer
 
 LOCAL_ENTITY = "local"
-MODE_VAR = "COURSE_MODE_RESOLVED"
 
 _stores: dict[Path, LocalTraceServer] = {}
 _stores_lock = threading.Lock()
@@ -41,7 +40,7 @@ def store_path() -> Path:
 
 def is_local() -> bool:
     """Local unless the setup cell resolved the course to online mode."""
-    return os.environ.get(MODE_VAR, "local") != "online"
+    return resolved() == "local"
 
 
 def split_project(project: str) -> tuple[str, str]:
