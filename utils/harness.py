@@ -29,6 +29,9 @@ from utils.paths import NOTEBOOKS_DIR, REPO_ROOT, runtime_path, shown
 FAST_BUDGET_S = 120.0  # what a chapter's fast profile should take on 2 cores
 KILL_AFTER_S = 420.0  # hard time box per notebook run (CI must never hang)
 CELL_TIMEOUT_S = 300
+# `make course` writes executed copies here: not hidden (JupyterLab does not open dot-folders),
+# git-ignored. Tests keep theirs under the runtime dir (`execute`'s default).
+EXECUTED_DIR = REPO_ROOT / "executed"
 
 
 @dataclass
@@ -208,12 +211,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Execute the course notebooks headless.")
     parser.add_argument("--profile", choices=["full", "fast"], default="full")
     parser.add_argument("--solutions", action="store_true", help="inject exercise solutions")
+    parser.add_argument(
+        "--out", type=Path, default=EXECUTED_DIR,
+        help="where executed copies go (default: executed/, visible in JupyterLab, git-ignored)",
+    )  # fmt: skip
     parser.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args(argv)
+    label = args.profile + ("-solutions" if args.solutions else "")
+    out_dir = args.out.resolve() / label
     results = []
     for nb in [p.resolve() for p in args.notebooks] or course_notebooks():
-        print(f"▶ {nb.relative_to(REPO_ROOT)} ({args.profile})", flush=True)
-        res = execute(nb, profile=args.profile, solutions=args.solutions,
+        print(f"▶ {shown(nb)} ({args.profile})", flush=True)
+        res = execute(nb, out_dir=out_dir, profile=args.profile, solutions=args.solutions,
                       kill_after=3600)  # fmt: skip
         results.append(res)
         bad = [e for e in res.errors if not e.in_check]
@@ -223,10 +232,12 @@ def main(argv: list[str] | None = None) -> int:
         for e in bad:
             print(f"  cell {e.index}: {e.ename}: {e.evalue[:200]}")
     table = timing_table(results)
-    path = runtime_path("executed") / f"timings-{args.profile}.md"
+    path = args.out.resolve() / f"timings-{label}.md"
     path.write_text(table + "\n")
     print(table)
-    print(f"executed notebooks and this table: {path.parent.relative_to(REPO_ROOT)}/")
+    # shown(): relative to the repository when inside it, never a crash when COURSE_HOME or
+    # --out point elsewhere.
+    print(f"executed notebooks: {shown(out_dir)}/  timings: {shown(path)}")
     failed = any(r.timed_out or any(not e.in_check for e in r.errors) for r in results)
     return 1 if failed else 0
 
