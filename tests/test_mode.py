@@ -149,7 +149,7 @@ def test_configure_local_sets_offline_and_quiet(clean_env: pytest.MonkeyPatch, t
     assert os.environ["WANDB_MODE"] == "offline"
     assert os.environ["WANDB_ERROR_REPORTING"] == "false"
     assert os.environ["WANDB_DIR"].startswith(str(tmp_path))
-    assert os.environ["COURSE_MODE_RESOLVED"] == "local"
+    assert mode.resolved() == "local"
 
 
 class _Auth(http.server.BaseHTTPRequestHandler):

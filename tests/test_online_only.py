@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
 
@@ -12,8 +13,8 @@ from utils import online_only as oo
 from utils.paths import REPO_ROOT
 
 
-def test_runs_online(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COURSE_MODE_RESOLVED", "online")
+def test_runs_online(set_mode: Callable[[str | None], None]) -> None:
+    set_mode("online")
 
     @oo.online_only(why="needs the server", online="a value")
     def fetch() -> int:
@@ -22,8 +23,8 @@ def test_runs_online(monkeypatch: pytest.MonkeyPatch) -> None:
     assert fetch == 42
 
 
-def test_skips_locally_and_says_why(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    monkeypatch.setenv("COURSE_MODE_RESOLVED", "local")
+def test_skips_locally_and_says_why(set_mode: Callable[[str | None], None], capsys) -> None:
+    set_mode("local")
     called = []
 
     @oo.online_only(why="Registry links live on the server.", online="version v0 linked")
@@ -36,8 +37,8 @@ def test_skips_locally_and_says_why(monkeypatch: pytest.MonkeyPatch, capsys) -> 
     assert "version v0 linked" in out
 
 
-def test_unset_mode_is_treated_as_local(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("COURSE_MODE_RESOLVED", raising=False)
+def test_unset_mode_is_treated_as_local(set_mode: Callable[[str | None], None]) -> None:
+    set_mode(None)
 
     @oo.online_only(why="w", online="o")
     def never() -> None:

@@ -1,7 +1,7 @@
 """The weave version the local trace store was written and tested against.
 
 The store implements weave's *internal* client/server protocol, which can change in any
-release. `tests/test_tracing_conformance.py` exercises every feature the chapters use through
+release. `tests/tracing/test_tracing_conformance.py` exercises every feature the chapters use through
 the real client; when `requirements/lock.txt` moves weave, run it, fix what broke, then move
 this pin. A mismatch at run time is a warning, not an error: most upgrades are harmless.
 """
@@ -20,7 +20,7 @@ def check_weave_version(installed: str) -> bool:
     warnings.warn(
         f"utils.tracing's local store was written for weave {SUPPORTED_WEAVE}, but weave "
         f"{installed} is installed; if traces look wrong, run "
-        "`pytest tests/test_tracing_conformance.py`.",
+        "`pytest tests/tracing/test_tracing_conformance.py`.",
         RuntimeWarning,
         stacklevel=3,
     )

@@ -9,7 +9,7 @@ tables, files, refs, feedback, costs, tags and aliases, in one file on disk.
 
 The protocol is internal to weave and changes between releases, so the store is pinned:
 `SUPPORTED_WEAVE` is the version it was written against, and
-`tests/test_tracing_conformance.py` drives every feature through the real client so an
+`tests/tracing/test_tracing_conformance.py` drives every feature through the real client so an
 upgrade that changes the protocol fails CI rather than a learner's notebook.
 Protocol methods not implemented here raise `NotImplementedError` naming the method.
 """

@@ -74,7 +74,7 @@ BATCH_DELAY_S = 0.05
 # refused there. Locally the same limit applies per stored value (a call's inputs, output,
 # attributes or summary; for inputs and dict outputs, per top-level entry first): a value over
 # it is replaced by a small marked preview, with a warning, instead of being written in full
-# to the file and again to its write-ahead log. `tests/test_tracing_write_path.py` checks the
+# to the file and again to its write-ahead log. `tests/tracing/test_tracing_write_path.py` checks the
 # number against weave's.
 MAX_VALUE_BYTES = (32 - 1) * 1024 * 1024
 PREVIEW_CHARS = 1000

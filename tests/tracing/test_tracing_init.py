@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,18 +12,18 @@ import pytest
 import weave
 
 from utils import tracing
+from utils.mode import RESOLVED_ENV
 from utils.tracing.client import close_store, split_project
 from utils.tracing.pin import SUPPORTED_WEAVE, check_weave_version
 
 
 @pytest.fixture
-def course_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A private COURSE_HOME in local mode; the environment is restored afterwards."""
+def course_home(course_home: Path, set_mode: Callable[[str | None], None]) -> Iterator[Path]:
+    """The shared private COURSE_HOME, in local mode; the environment is restored afterwards."""
     saved = dict(os.environ)
-    monkeypatch.setenv("COURSE_HOME", str(tmp_path / "course"))
-    monkeypatch.delenv("COURSE_MODE_RESOLVED", raising=False)
+    set_mode(None)
     try:
-        yield tmp_path / "course"
+        yield course_home
     finally:
         close_store(tracing.store_path())
         os.environ.clear()
@@ -87,7 +87,7 @@ def test_online_mode_is_plain_weave_init(
 ) -> None:
     calls: list[str] = []
     monkeypatch.delenv("WANDB_DISABLE_WEAVE", raising=False)
-    monkeypatch.setenv("COURSE_MODE_RESOLVED", "online")
+    monkeypatch.setenv(RESOLVED_ENV, "online")
 
     def fake_init(project: str) -> str:
         calls.append(project)

@@ -14,7 +14,6 @@ import datetime as dt
 import math
 import sqlite3
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +25,6 @@ from utils.tracing.store.convert import StoreValueWarning
 from utils.tracing.store.db import Database
 from utils.tracing.store.writer import CallWriter
 from utils.tracing.testing import local_client
-
-
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[Any]:
-    with local_client(tmp_path) as c:
-        yield c
 
 
 @weave.op

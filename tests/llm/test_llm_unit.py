@@ -15,7 +15,7 @@ import socket
 import sys
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -205,12 +205,6 @@ def _fake_openai_server(model_ids: list[str]) -> tuple[http.server.HTTPServer, i
     return httpd, int(httpd.server_address[1])
 
 
-@pytest.fixture
-def course_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("COURSE_HOME", str(tmp_path / "course"))
-    return tmp_path / "course"
-
-
 def test_probe_free_port() -> None:
     assert server.probe(_free_port(), timeout=0.5) == "free"
 
@@ -298,18 +292,18 @@ def test_server_command_disables_request_interruption(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def online(monkeypatch: pytest.MonkeyPatch) -> None:
+def online(monkeypatch: pytest.MonkeyPatch, set_mode: Callable[[str | None], None]) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
-    monkeypatch.setenv("COURSE_MODE_RESOLVED", "online")
+    set_mode("online")
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.delenv(clients.OPENAI_MODEL_ENV, raising=False)
 
 
 @pytest.fixture
-def local(monkeypatch: pytest.MonkeyPatch) -> None:
+def local(monkeypatch: pytest.MonkeyPatch, set_mode: Callable[[str | None], None]) -> None:
     """Local mode with the server "already running" (ensure_running is stubbed)."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.setenv("COURSE_MODE_RESOLVED", "local")
+    set_mode("local")
     monkeypatch.setenv(server.PORT_ENV, "8799")
 
     def fake_running(*args: Any, **kwargs: Any) -> server.ServerInfo:
@@ -333,13 +327,16 @@ def test_endpoint_online_uses_openai(online: None, monkeypatch: pytest.MonkeyPat
     ("key", "mode"), [(None, "online"), ("sk-x", "local"), ("sk-x", None), (None, None)]
 )
 def test_endpoint_is_local_without_key_or_online_mode(
-    monkeypatch: pytest.MonkeyPatch, key: str | None, mode: str | None
+    monkeypatch: pytest.MonkeyPatch,
+    set_mode: Callable[[str | None], None],
+    key: str | None,
+    mode: str | None,
 ) -> None:
-    for name, value in (("OPENAI_API_KEY", key), ("COURSE_MODE_RESOLVED", mode)):
-        if value is None:
-            monkeypatch.delenv(name, raising=False)
-        else:
-            monkeypatch.setenv(name, value)
+    if key is None:
+        monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    else:
+        monkeypatch.setenv("OPENAI_API_KEY", key)
+    set_mode(mode)
     monkeypatch.setenv(server.PORT_ENV, "8811")
     ep = clients.endpoint(start=False)
     assert ep == ("http://127.0.0.1:8811/v1", clients.LOCAL_API_KEY, server.MODEL_ALIAS)

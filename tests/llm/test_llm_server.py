@@ -22,6 +22,7 @@ import pytest
 
 from utils.llm import clients, server
 from utils.llm import model as llm_model
+from utils.mode import RESOLVED_ENV
 from utils.paths import REPO_ROOT
 
 pytestmark = pytest.mark.llm
@@ -34,7 +35,7 @@ def llm_server() -> Iterator[server.ServerInfo]:
     """Local mode, the course server up (reused if running), and stopped after if we started it."""
     mp = pytest.MonkeyPatch()
     mp.delenv("OPENAI_API_KEY", raising=False)
-    mp.setenv("COURSE_MODE_RESOLVED", "local")
+    mp.setenv(RESOLVED_ENV, "local")
     try:
         llm_model.ensure_model(download=False)
         server.check_runtime()
@@ -183,7 +184,7 @@ def test_three_clients_are_traced_with_usage_and_cost(tmp_path: Path) -> None:
     if importlib.util.find_spec("utils.tracing") is None:
         pytest.skip("utils.tracing is not available")
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(COURSE_HOME=str(tmp_path), COURSE_MODE_RESOLVED="local", PYTHONPATH=str(REPO_ROOT))
+    env.update(COURSE_HOME=str(tmp_path), **{RESOLVED_ENV: "local"}, PYTHONPATH=str(REPO_ROOT))
     proc = subprocess.run(
         [sys.executable, "-c", TRACED_SCRIPT],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600,

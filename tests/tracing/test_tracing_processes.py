@@ -14,6 +14,7 @@ from pathlib import Path
 
 import weave
 
+from utils.mode import RESOLVED_ENV
 from utils.paths import REPO_ROOT
 from utils.tracing.testing import local_client
 
@@ -78,10 +79,10 @@ NO_NETWORK = textwrap.dedent(
     listener.close()
 
     import asyncio
-    import os
     from utils import tracing
+    from utils.mode import resolved
 
-    assert os.environ.get("COURSE_MODE_RESOLVED") == "local"
+    assert resolved() == "local"
     client = tracing.init("no-network")
     import weave
 
@@ -108,7 +109,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env["PYTHONPATH"] = str(REPO_ROOT)
     env["COURSE_HOME"] = str(tmp_path / "course")
-    env["COURSE_MODE_RESOLVED"] = "local"
+    env[RESOLVED_ENV] = "local"
     return env
 
 

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import weave
 
 from utils import tracing
-from utils.tracing.testing import local_client
 from utils.tracing.view import FRAME_COLUMNS
-
-
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[Any]:
-    with local_client(tmp_path) as c:
-        yield c
 
 
 @weave.op

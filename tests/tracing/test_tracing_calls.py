@@ -8,20 +8,11 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import weave
-
-from utils.tracing.testing import local_client
-
-
-@pytest.fixture
-def client(tmp_path: Path) -> Iterator[Any]:
-    with local_client(tmp_path) as c:
-        yield c
 
 
 @weave.op

@@ -1,0 +1,43 @@
+"""Fixtures shared by the test packages (tests/tracing, tests/llm, tests/docsqa, tests/shapes).
+
+- `client`: a global local `WeaveClient` on a fresh store file, finished and closed after;
+- `set_mode`: what `course.setup()` would have resolved ("online", "local" or unset);
+- `course_home`: a private `COURSE_HOME`, so a test's generated state never mixes with yours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from utils.mode import RESOLVED_ENV
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[Any]:
+    from utils.tracing.testing import local_client
+
+    with local_client(tmp_path) as c:
+        yield c
+
+
+@pytest.fixture
+def set_mode(monkeypatch: pytest.MonkeyPatch) -> Callable[[str | None], None]:
+    """`set_mode("online")`: as if setup() had chosen it; `set_mode(None)`: setup never ran."""
+
+    def choose(mode: str | None) -> None:
+        if mode is None:
+            monkeypatch.delenv(RESOLVED_ENV, raising=False)
+        else:
+            monkeypatch.setenv(RESOLVED_ENV, mode)
+
+    return choose
+
+
+@pytest.fixture
+def course_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("COURSE_HOME", str(tmp_path / "course"))
+    return tmp_path / "course"
