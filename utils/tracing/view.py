@@ -311,8 +311,10 @@ def trace_frame(target: Any = None, client: WeaveClient | None = None) -> pd.Dat
     frame = calls_frame([c for _, c in ordered])
     frame = frame.set_index(pd.RangeIndex(len(frame)))
     frame.insert(0, "depth", [d for d, _ in ordered])
-    frame["step"] = ["  " * d + (frame.at[i, "display_name"] or frame.at[i, "op"])
-                     for i, d in enumerate(frame["depth"])]  # fmt: skip
+    frame["step"] = [
+        "  " * depth + (_get(call, "display_name") or op_label(_get(call, "op_name")))
+        for depth, call in ordered
+    ]
     return frame
 
 

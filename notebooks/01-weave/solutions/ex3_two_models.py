@@ -1,7 +1,7 @@
 @weave.op
 def race(question: str) -> dict:
     llm_reply = oai.chat.completions.create(
-        model=llm.chat_model(),
+        model=model,
         messages=[{"role": "user", "content": f"Answer in a few words: {question}"}],
         max_tokens=16,
         temperature=0,

@@ -1,4 +1,6 @@
-def confusion_table(predictions: pd.DataFrame) -> wandb.Table:
+def log_confusion(predictions: pd.DataFrame, run) -> wandb.Table:
     counts = predictions.groupby(["answer", "prediction"]).size().reset_index(name="count")
     counts = counts.rename(columns={"answer": "truth"})
-    return wandb.Table(dataframe=counts[["truth", "prediction", "count"]])
+    table = wandb.Table(dataframe=counts[["truth", "prediction", "count"]])
+    run.log({"confusion": table})
+    return table
