@@ -3,10 +3,15 @@
 - `client`: a global local `WeaveClient` on a fresh store file, finished and closed after;
 - `set_mode`: what `course.setup()` would have resolved ("online", "local" or unset);
 - `course_home`: a private `COURSE_HOME`, so a test's generated state never mixes with yours.
+
+The session is wrapped in `utils.llm.server.stops_what_it_starts()`: a local LLM server that
+any test (or notebook kernel run by a test) started is stopped when the session ends, so
+`make test` leaves no 3 GB process behind (a server you started yourself is left alone).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -41,3 +46,16 @@ def set_mode(monkeypatch: pytest.MonkeyPatch) -> Callable[[str | None], None]:
 def course_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("COURSE_HOME", str(tmp_path / "course"))
     return tmp_path / "course"
+
+
+_llm_servers = contextlib.ExitStack()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    from utils.llm.server import stops_what_it_starts
+
+    _llm_servers.enter_context(stops_what_it_starts(log=lambda line: print(f"\n{line}")))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _llm_servers.close()

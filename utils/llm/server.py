@@ -8,7 +8,15 @@ its own kernel, plus tests. So the server is started once, on a fixed port, in i
     info = server.ensure_running()   # starts it, or reuses the one already up
     server.stop()                    # when you want the RAM back
 
-From a shell: `python -m utils.llm start|stop|status|restart`.
+From a shell: `python -m utils.llm start|stop|status|restart` (`stop --all` also stops course
+servers on other ports or in other network namespaces, e.g. left by a test run). Commands that
+run many notebooks or tests wrap themselves in `stops_what_it_starts()`, so a server they
+started is stopped when they end; one started from a notebook stays for the next notebook, and
+the start message says how to stop it.
+
+`status` reports the process that actually listens on the port (found through the kernel's
+socket table, not the pidfile, which a server in another network namespace can have written)
+and lists any other course servers still holding memory.
 
 What "already up" means is checked, not assumed: a process answering `/v1/models` with our model
 alias is ours; anything else on the port is someone else's and we refuse to guess (pick another
@@ -52,7 +60,7 @@ from utils.paths import runtime_path, shown
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 PORT_ENV = "COURSE_LLM_PORT"
-MODEL_ALIAS = "qwen2.5-coder-1.5b-instruct"
+MODEL_ALIAS = _model.CHAT_MODEL.alias  # the course model's id; see model.chosen_alias()
 N_CTX = 4096  # enough for RAG prompts with a few chunks; larger costs RAM and prompt time
 N_THREADS = 2  # the course machines have 2 cores
 THREADS_ENV = "COURSE_LLM_THREADS"  # fewer threads help when other jobs share the cores
@@ -106,9 +114,36 @@ def port() -> int:
     return value
 
 
+@dataclass(frozen=True)
+class LocalServer:
+    """One server slot: a port and the files that belong to it (pidfile, log)."""
+
+    port: int
+    host: str = HOST
+
+    @classmethod
+    def at(cls, port_: int | None = None) -> LocalServer:
+        """The slot on `port_`, or on the configured port (`COURSE_LLM_PORT`, else 8765)."""
+        return cls(port_ or port())
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-compatible base URL."""
+        return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def pidfile(self) -> Path:
+        """The record of the server on this port (one per port: benchmarks run a second one)."""
+        return state_dir() / f"server-{self.port}.json"
+
+    @property
+    def log(self) -> Path:
+        return state_dir() / f"server-{self.port}.log"
+
+
 def base_url(port_: int | None = None) -> str:
     """The OpenAI-compatible base URL of the local server."""
-    return f"http://{HOST}:{port_ or port()}/v1"
+    return LocalServer.at(port_).base_url
 
 
 def state_dir() -> Path:
@@ -117,12 +152,11 @@ def state_dir() -> Path:
 
 
 def pidfile_path(port_: int | None = None) -> Path:
-    """The record of the server on a port (one per port: benchmarks run a second server)."""
-    return state_dir() / f"server-{port_ or port()}.json"
+    return LocalServer.at(port_).pidfile
 
 
 def log_path(port_: int | None = None) -> Path:
-    return state_dir() / f"server-{port_ or port()}.log"
+    return LocalServer.at(port_).log
 
 
 # --- probing -------------------------------------------------------------------------------
@@ -164,15 +198,78 @@ def _cmdline(pid: int) -> list[str]:
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
-def _is_our_server_process(pid: int, port_: int) -> bool:
-    """True if `pid` is a llama_cpp.server started by us for `port_` (checked via its argv)."""
+def _server_port(pid: int) -> int | None:
+    """The `--port` of a llama_cpp.server process, or None if `pid` is not one."""
     args = _cmdline(pid)
     if "llama_cpp.server" not in args:
-        return False
+        return None
     try:
-        return args[args.index("--port") + 1] == str(port_)
+        return int(args[args.index("--port") + 1])
     except (ValueError, IndexError):
-        return False
+        return None
+
+
+def _is_our_server_process(pid: int, port_: int) -> bool:
+    """True if `pid` is a llama_cpp.server started by us for `port_` (checked via its argv)."""
+    return _server_port(pid) == port_
+
+
+def course_servers() -> dict[int, int]:
+    """Every llama_cpp.server process visible to us: pid -> port (any network namespace)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            server_port = _server_port(int(entry.name))
+            if server_port is not None:
+                found[int(entry.name)] = server_port
+    return found
+
+
+def _listening_inodes(port_: int) -> set[str]:
+    """Socket inodes listening on `port_` in *this* network namespace (/proc/net/tcp*)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            # local_address is HEXIP:HEXPORT, state 0A is LISTEN, field 9 the inode
+            if (
+                len(fields) > 9
+                and fields[3] == "0A"
+                and int(fields[1].rsplit(":", 1)[1], 16) == port_
+            ):
+                inodes.add(fields[9])
+    return inodes
+
+
+def listener_pid(port_: int | None = None) -> int | None:
+    """The process that listens on the port here, from the kernel's socket table.
+
+    Unlike the pidfile this cannot name a server in another network namespace (a test run
+    inside `unshare -n` writes the same pidfile) or a process that has since exited.
+    """
+    port_ = LocalServer.at(port_).port
+    inodes = _listening_inodes(port_)
+    if not inodes:
+        return None
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    for pid in sorted(course_servers()) + [
+        int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit()
+    ]:
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) in wanted:
+                    return pid
+            except OSError:
+                continue
+    return None
 
 
 def _read_pidfile(port_: int) -> dict[str, object] | None:
@@ -184,27 +281,29 @@ def _read_pidfile(port_: int) -> dict[str, object] | None:
 
 
 def find_pid(port_: int | None = None) -> int | None:
-    """The pid of our server on the port: from the pidfile, else from the process table.
+    """The pid of our server on the port: the listener, else the pidfile, else the process table.
 
-    The process-table fallback covers a server started under another `COURSE_HOME` (tests do
-    that), whose pidfile we cannot see. Only a process whose argv is our server command for
-    this port qualifies, so nothing else can be mistaken for it.
+    The listener is the truth when the server is up in this network namespace. The fallbacks
+    cover a server still loading (not listening yet) and one started under another
+    `COURSE_HOME` (tests do that). Only a process whose argv is our server command for this
+    port qualifies, so nothing else can be mistaken for it.
     """
-    port_ = port_ or port()
+    port_ = LocalServer.at(port_).port
+    pid = listener_pid(port_)
+    if pid is not None and _is_our_server_process(pid, port_):
+        return pid
     data = _read_pidfile(port_)
     if data and data.get("port") == port_:
-        pid = data.get("pid")
-        if isinstance(pid, int) and _is_our_server_process(pid, port_):
-            return pid
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and _is_our_server_process(int(entry.name), port_):
-            return int(entry.name)
-    return None
+        recorded = data.get("pid")
+        if isinstance(recorded, int) and _is_our_server_process(recorded, port_):
+            return recorded
+    candidates = [p for p, server_port in course_servers().items() if server_port == port_]
+    return candidates[0] if candidates else None
 
 
 def probe(port_: int | None = None, timeout: float | None = None) -> PortState:
     """Who is on the port: "ours" (the course server, alive), "other" (anything else), "free"."""
-    port_ = port_ or port()
+    port_ = LocalServer.at(port_).port
     try:
         models = _list_models(port_, PROBE_TIMEOUT_S if timeout is None else timeout)
     except urllib.error.HTTPError:
@@ -215,13 +314,13 @@ def probe(port_: int | None = None, timeout: float | None = None) -> PortState:
             # Our server holds its model lock while generating: slow may just mean busy.
             return "ours" if find_pid(port_) else "other"
         return "free" if _port_bindable(port_) else "other"
-    return "ours" if MODEL_ALIAS in models else "other"
+    return "ours" if _model.chosen_alias() in models else "other"
 
 
 def _answers(port_: int, timeout: float = 1.0) -> bool:
     """True once our server lists its model (no bind test: it could race the server's bind)."""
     try:
-        return MODEL_ALIAS in _list_models(port_, timeout)
+        return _model.chosen_alias() in _list_models(port_, timeout)
     except (OSError, ValueError, http.client.HTTPException):
         return False
 
@@ -278,13 +377,15 @@ def threads() -> int:
         raise LLMServerError(f"{THREADS_ENV} must be a whole number, not {raw!r}") from None
 
 
-def server_command(model_file: Path, port_: int, n_ctx: int = N_CTX) -> list[str]:
+def server_command(
+    model_file: Path, port_: int, n_ctx: int = N_CTX, alias: str | None = None
+) -> list[str]:
     """The argv that runs the server (kept public so benchmarks and docs show the same thing)."""
     n_threads = threads()
     return [
         sys.executable, "-m", "llama_cpp.server",
         "--model", str(model_file),
-        "--model_alias", MODEL_ALIAS,
+        "--model_alias", alias or _model.chosen_alias(),
         "--host", HOST,
         "--port", str(port_),
         "--n_ctx", str(n_ctx),
@@ -294,11 +395,12 @@ def server_command(model_file: Path, port_: int, n_ctx: int = N_CTX) -> list[str
     ]  # fmt: skip
 
 
-def _spawn(model_file: Path, port_: int, n_ctx: int) -> subprocess.Popen[bytes]:
-    cmd = server_command(model_file, port_, n_ctx)
-    with log_path(port_).open("ab") as log:
+def _spawn(model: _model.LocalModel, srv: LocalServer, n_ctx: int) -> subprocess.Popen[bytes]:
+    assert model.path is not None
+    cmd = server_command(model.path, srv.port, n_ctx, model.alias)
+    with srv.log.open("ab") as log:
         stamp = _dt.datetime.now().isoformat(timespec="seconds")
-        log.write(f"\n=== {stamp} starting on port {port_}\n".encode())
+        log.write(f"\n=== {stamp} starting on port {srv.port}\n".encode())
         log.flush()
         env = dict(os.environ)
         for name, value in SERVER_ENV.items():
@@ -316,14 +418,17 @@ def _spawn(model_file: Path, port_: int, n_ctx: int) -> subprocess.Popen[bytes]:
     _children[proc.pid] = proc
     record = {
         "pid": proc.pid,
-        "port": port_,
-        "model": MODEL_ALIAS,
-        "model_file": shown(model_file),
+        "port": srv.port,
+        "model": model.alias,
+        "model_file": shown(model.path),
         "n_ctx": n_ctx,
         "started": stamp,
     }
-    pidfile_path(port_).write_text(json.dumps(record, indent=1) + "\n")
+    srv.pidfile.write_text(json.dumps(record, indent=1) + "\n")
     return proc
+
+
+STOP_HINT = "it keeps running for the next notebook; stop it with `python -m utils.llm stop`"
 
 
 def ensure_running(
@@ -338,59 +443,57 @@ def ensure_running(
     Raises PortInUseError if something else holds the port, and LLMServerError if
     llama-cpp-python or the model is missing or the server dies while loading (with its log).
     """
-    port_ = port_ or port()
+    srv = LocalServer.at(port_)
     t0 = time.monotonic()
     with _start_lock():
-        state = probe(port_)
+        state = probe(srv.port)
         if state == "ours":
             return ServerInfo(
-                base_url(port_), port_, MODEL_ALIAS, find_pid(port_), True,
-                time.monotonic() - t0, log_path(port_),
+                srv.base_url, srv.port, _model.chosen_alias(), find_pid(srv.port), True,
+                time.monotonic() - t0, srv.log,
             )  # fmt: skip
         if state == "other":
             raise PortInUseError(
-                f"port {port_} is in use by something that is not the course LLM server. "
+                f"port {srv.port} is in use by something that is not the course LLM server. "
                 f"Stop that program, or choose another port: `export {PORT_ENV}=8766` "
                 "(in a notebook: os.environ[...] before the first LLM call)."
             )
         check_runtime()
         try:
-            model_file = _model.ensure_model(download=False)
+            model = _model.local_model(download=False)
         except _model.ModelError as err:
             raise LLMServerError(str(err)) from None
-        log(f"starting the local LLM server ({MODEL_ALIAS}) on port {port_} ...")
-        proc = _spawn(model_file, port_, n_ctx)
+        log(f"starting the local LLM server ({model.alias}) on port {srv.port} ...")
+        proc = _spawn(model, srv, n_ctx)
         deadline = t0 + timeout
         while time.monotonic() < deadline:
             code = proc.poll()
             if code is not None:
-                pidfile_path(port_).unlink(missing_ok=True)
+                srv.pidfile.unlink(missing_ok=True)
                 raise LLMServerError(
                     f"the LLM server exited with code {code} while starting. Last lines of "
-                    f"{shown(log_path(port_))}:\n{_log_tail(port_)}"
+                    f"{shown(srv.log)}:\n{_log_tail(srv.port)}"
                 )
-            if _answers(port_):
-                _first_token(port_, proc, max(10.0, deadline - time.monotonic()))
+            if _answers(srv.port):
+                _first_token(srv, proc, max(10.0, deadline - time.monotonic()))
                 ready = time.monotonic() - t0
-                log(f"local LLM server ready in {ready:.1f}s: {base_url(port_)}")
+                log(f"local LLM server ready in {ready:.1f}s: {srv.base_url} ({STOP_HINT})")
                 return ServerInfo(
-                    base_url(port_), port_, MODEL_ALIAS, proc.pid, False, ready, log_path(port_)
+                    srv.base_url, srv.port, model.alias, proc.pid, False, ready, srv.log
                 )
             time.sleep(0.2)
         _terminate(proc.pid)
         raise LLMServerError(
             f"the LLM server did not answer within {timeout:.0f}s; see "
-            f"{shown(log_path(port_))}:\n{_log_tail(port_)}"
+            f"{shown(srv.log)}:\n{_log_tail(srv.port)}"
         )
 
 
-REBUILD_HINT = (
-    'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install --no-cache-dir --force-reinstall --no-deps '
-    "llama-cpp-python==0.3.36"
-)
+# The version lives in requirements/llm.txt only; the build script reads it from there.
+REBUILD_HINT = "pip uninstall -y llama-cpp-python && python scripts/build_llama.py"
 
 
-def _first_token(port_: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
+def _first_token(srv: LocalServer, proc: subprocess.Popen[bytes], timeout: float) -> None:
     """Run a short prompt batch, so a build that crashes on its first decode fails here, clearly.
 
     Listing models does not touch the compute kernels. A llama.cpp built with -march=native on
@@ -400,7 +503,7 @@ def _first_token(port_: int, proc: subprocess.Popen[bytes], timeout: float) -> N
     prompt = "The quick brown fox jumps over the lazy dog. The capital of France is"
     body = json.dumps({"prompt": prompt, "max_tokens": 1, "temperature": 0}).encode()
     req = urllib.request.Request(
-        f"{base_url(port_)}/completions", data=body, headers={"Content-Type": "application/json"}
+        f"{srv.base_url}/completions", data=body, headers={"Content-Type": "application/json"}
     )
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
@@ -413,7 +516,7 @@ def _first_token(port_: int, proc: subprocess.Popen[bytes], timeout: float) -> N
         code = proc.wait(timeout=2)
     except subprocess.TimeoutExpired:
         code = None
-    pidfile_path(port_).unlink(missing_ok=True)
+    srv.pidfile.unlink(missing_ok=True)
     if code == -signal.SIGSEGV:
         raise LLMServerError(
             "llama.cpp crashed (SIGSEGV) evaluating its first prompt. A llama-cpp-python built for this "
@@ -423,7 +526,7 @@ def _first_token(port_: int, proc: subprocess.Popen[bytes], timeout: float) -> N
     _terminate(proc.pid)
     raise LLMServerError(
         f"the LLM server started but failed its first generation ({error}); see "
-        f"{shown(log_path(port_))}:\n{_log_tail(port_)}"
+        f"{shown(srv.log)}:\n{_log_tail(srv.port)}"
     )
 
 
@@ -464,43 +567,127 @@ def _terminate(pid: int, timeout: float = 15.0) -> None:
 
 def stop(port_: int | None = None, timeout: float = 15.0) -> bool:
     """Stop the course server on the port; True if one was running. Safe to call any time."""
-    port_ = port_ or port()
-    pid = find_pid(port_)
+    srv = LocalServer.at(port_)
+    pid = find_pid(srv.port)
     if pid is None:
-        pidfile_path(port_).unlink(missing_ok=True)  # stale if present: its process is gone
+        srv.pidfile.unlink(missing_ok=True)  # stale if present: its process is gone
         return False
     _terminate(pid, timeout)
-    data = _read_pidfile(port_)
+    data = _read_pidfile(srv.port)
     if data and data.get("pid") == pid:
-        pidfile_path(port_).unlink(missing_ok=True)
+        srv.pidfile.unlink(missing_ok=True)
     return True
 
 
+def stop_all(timeout: float = 15.0) -> list[int]:
+    """Stop every course server this user can see (all ports, all network namespaces).
+
+    For a learner's own machine (`python -m utils.llm stop --all`); on a shared one it also
+    stops other people's servers, which the next LLM call would start again.
+    """
+    pids = sorted(course_servers())
+    for pid in pids:
+        _terminate(pid, timeout)
+    return pids
+
+
+def _rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+RUN_ENV = "COURSE_LLM_RUN"  # inherited by every process a command starts, servers included
+
+
+def _environ_has(pid: int, entry: str) -> bool:
+    try:
+        return entry.encode() in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def stops_what_it_starts(log: Log = print) -> Iterator[None]:
+    """Stop, on exit, every course server started (directly or by a child) inside the block.
+
+    For commands that run many notebooks or tests (`make test`, `make course`). The block's
+    processes inherit a run token through the environment; a server carrying it was started by
+    this run, whoever spawned it (a notebook kernel, a test subprocess), and is stopped at the
+    end, with the memory it frees in the log. Servers without it (yours, or another run's on a
+    shared machine) are left alone.
+    """
+    token = f"{os.getpid()}-{time.monotonic_ns()}"
+    previous = os.environ.get(RUN_ENV)
+    os.environ[RUN_ENV] = token
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(RUN_ENV, None)
+        else:
+            os.environ[RUN_ENV] = previous
+        for pid, server_port in sorted(course_servers().items()):
+            if _environ_has(pid, f"{RUN_ENV}={token}"):
+                rss = _rss_mb(pid)
+                _terminate(pid)
+                freed = f", {rss:,.0f} MB freed" if rss else ""
+                log(
+                    "stopped the local LLM server this run started "
+                    f"(pid {pid}, port {server_port}{freed})"
+                )
+
+
 def status(port_: int | None = None) -> dict[str, object]:
-    """A small, printable summary: state of the port, pid, URL, log."""
-    port_ = port_ or port()
-    state = probe(port_)
+    """A small, printable summary: who answers on the port, which process it is, what else runs.
+
+    `pid` is the process listening on the port in this network namespace (None if nothing
+    of ours answers); `other_servers` lists course servers elsewhere (other ports, or another
+    network namespace, e.g. left behind by a test run) with the memory they hold.
+    """
+    srv = LocalServer.at(port_)
+    state = probe(srv.port)
+    listener = listener_pid(srv.port) if state == "ours" else None
+    others = {pid: server_port for pid, server_port in course_servers().items() if pid != listener}
+    recorded = _read_pidfile(srv.port)
     return {
         "state": state,
-        "port": port_,
-        "pid": find_pid(port_) if state == "ours" else None,
-        "base_url": base_url(port_),
-        "model": MODEL_ALIAS,
-        "log": shown(log_path(port_)),
+        "port": srv.port,
+        "pid": listener,
+        "rss_mb": round(_rss_mb(listener) or 0) if listener else None,
+        "pidfile_pid": recorded.get("pid") if recorded else None,
+        "base_url": srv.base_url,
+        "model": _model.chosen_alias(),
+        "log": shown(srv.log),
+        "other_servers": ", ".join(
+            f"pid {pid} (port {p}, {round(_rss_mb(pid) or 0)} MB)"
+            for pid, p in sorted(others.items())
+        )
+        or "none",
     }
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m utils.llm start|stop|status|restart [--port N]` (see utils/llm/__main__.py)."""
+    """`python -m utils.llm start|stop|status|restart [--port N] [--all]` (see __main__.py)."""
     parser = argparse.ArgumentParser(
         prog="python -m utils.llm",
         description="Start, stop or inspect the course's shared local LLM server.",
     )
     parser.add_argument("action", choices=["start", "stop", "status", "restart"])
     parser.add_argument("--port", type=int, default=None, help=f"default: ${PORT_ENV} or 8765")
+    parser.add_argument(
+        "--all", action="store_true", help="stop: every course server, on any port or namespace"
+    )
     args = parser.parse_args(argv)
     try:
-        if args.action in ("stop", "restart"):
+        if args.action == "stop" and args.all:
+            pids = stop_all()
+            print(f"stopped {len(pids)} server(s): {pids}" if pids else "none running")
+        elif args.action in ("stop", "restart"):
             print("stopped" if stop(args.port) else "not running")
         if args.action in ("start", "restart"):
             info = ensure_running(args.port)
