@@ -21,14 +21,10 @@ import argparse
 import os
 import socket
 import statistics
-import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from utils.llm import clients, server
 from utils.llm import model as llm_model

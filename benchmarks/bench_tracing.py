@@ -21,15 +21,12 @@ import argparse
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from utils.tracing import quiet
 

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from pathlib import Path
 
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from utils.harness import course_notebooks
 
 DECORATOR = re.compile(r"^@online_only\(", re.M)
