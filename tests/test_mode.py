@@ -150,6 +150,19 @@ def test_configure_local_sets_offline_and_quiet(clean_env: pytest.MonkeyPatch, t
     assert os.environ["WANDB_ERROR_REPORTING"] == "false"
     assert os.environ["WANDB_DIR"].startswith(str(tmp_path))
     assert mode.resolved() == "local"
+    assert os.environ["WANDB_SILENT"] == "true" and os.environ["WEAVE_PRINT_CALL_LINK"] == "false"
+
+
+def test_configure_online_keeps_the_links(clean_env: pytest.MonkeyPatch, tmp_path) -> None:
+    """Online, wandb's run link and weave's call links are what a learner clicks: not muted."""
+    import os
+
+    clean_env.setenv("COURSE_HOME", str(tmp_path))
+    for name in [*mode.QUIET_ENV, *mode.LOCAL_QUIET_ENV, "WANDB_DIR", "WANDB_CONFIG_DIR"]:
+        clean_env.delenv(name, raising=False)
+    mode.configure(mode.CourseMode("online", "$WANDB_API_KEY", openai=False))
+    assert "WANDB_SILENT" not in os.environ and "WEAVE_PRINT_CALL_LINK" not in os.environ
+    assert os.environ["WANDB_ERROR_REPORTING"] == "false"  # telemetry stays off in both modes
 
 
 class _Auth(http.server.BaseHTTPRequestHandler):

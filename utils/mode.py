@@ -49,6 +49,7 @@ HF_ENV = {
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",  # "Loading weights" bars of a local, instant load
     "TOKENIZERS_PARALLELISM": "false",
 }
 
@@ -59,9 +60,7 @@ QUIET_ENV = {
     "WANDB_X_DISABLE_STATS": "true",
     "WANDB_DISABLE_GIT": "true",
     "WANDB_DISABLE_CODE": "true",
-    "WANDB_SILENT": "true",
     "WANDB_CONSOLE": "off",
-    "WEAVE_PRINT_CALL_LINK": "false",
     "WEAVE_DISABLE_ANALYTICS": "true",
     "GRADIO_ANALYTICS_ENABLED": "False",
     "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
@@ -73,10 +72,28 @@ QUIET_ENV = {
 }
 
 
+# Local mode only: online, wandb's run links and weave's call links are what a learner clicks;
+# locally they would only print "offline" notices and links to nowhere.
+LOCAL_QUIET_ENV = {
+    "WANDB_SILENT": "true",
+    "WEAVE_PRINT_CALL_LINK": "false",
+}
+
+
 def offline_hf() -> None:
-    """Set `HF_ENV` (keeping any value the user set); call before importing an HF library."""
+    """Set `HF_ENV` (keeping any value the user set); call before importing an HF library.
+
+    transformers' W&B integration prints "[INFO] Running in WANDB offline mode" the first time
+    it is imported in an offline run, a line a learner can do nothing with: import it here,
+    once, with that print captured (the HF libraries import it anyway).
+    """
+    import contextlib
+    import io
+
     for name, value in HF_ENV.items():
         os.environ.setdefault(name, value)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(ImportError):
+        import transformers.integrations.integration_utils  # noqa: F401
 
 
 class UnverifiedKeyError(RuntimeError):
@@ -287,6 +304,8 @@ def configure(mode: CourseMode) -> None:
     os.environ.setdefault("WANDB_CACHE_DIR", str(runtime_path("wandb", "cache")))
     os.environ.setdefault("WANDB_ARTIFACT_DIR", str(runtime_path("wandb", "artifacts")))
     if mode.local:
+        for name, value in LOCAL_QUIET_ENV.items():
+            os.environ.setdefault(name, value)
         if os.environ.get("WANDB_MODE", "").lower() not in WANDB_OFFLINE_VALUES:
             os.environ["WANDB_MODE"] = "offline"
             os.environ[OWN_OFFLINE_ENV] = "offline"

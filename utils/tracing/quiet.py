@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 import sys
 
-from utils.mode import QUIET_ENV
+from utils.mode import LOCAL_QUIET_ENV, QUIET_ENV
 
 # Local-mode only: stop `wandb.init()` from calling `weave.init()` on its own (it would try
 # to log in to W&B and replace the local client with a remote one).
-LOCAL_ONLY_ENV = {"WANDB_DISABLE_WEAVE": "true"}
+LOCAL_ONLY_ENV = {"WANDB_DISABLE_WEAVE": "true", **LOCAL_QUIET_ENV}
 
 
 def silence(local: bool) -> None:
