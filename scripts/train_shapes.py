@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from utils import profiles
 from utils.shapes import checkpoints as ck
 from utils.shapes.dataset import fingerprint, make_dataset
 from utils.shapes.train import (
@@ -39,7 +40,9 @@ def _round(d: dict[str, Any]) -> dict[str, Any]:
     return {k: _round(v) if isinstance(v, dict) else round(v, 4) for k, v in d.items()}
 
 
-def train_one(kind: str, profile: str, seed: int, out: Path, progress: bool) -> dict[str, Any]:
+def train_one(
+    kind: str, profile: profiles.Profile, seed: int, out: Path, progress: bool
+) -> dict[str, Any]:
     """Generate data, train, evaluate on the test split, save; return the manifest entry."""
     p = PROFILES[kind][profile]
     t0 = time.perf_counter()
@@ -92,7 +95,7 @@ def train_one(kind: str, profile: str, seed: int, out: Path, progress: bool) -> 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--profile", choices=("full", "fast"), default="full")
+    ap.add_argument("--profile", choices=profiles.NAMES, default=profiles.DEFAULT)
     ap.add_argument("--models", nargs="+", choices=tuple(ck.FILES), default=list(ck.FILES))
     ap.add_argument("--out", type=Path, default=ck.CHECKPOINT_DIR)
     ap.add_argument("--seed", type=int, default=0)

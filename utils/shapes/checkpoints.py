@@ -112,19 +112,41 @@ def _resolve(
     return resolved, sha256 or entry["sha256"]
 
 
+# What each kind of checkpoint rebuilds: the model class and its config class.
+KINDS: dict[str, tuple[type[ShapesVQA] | type[ShapesCaptioner], Any]] = {
+    "vqa": (ShapesVQA, VQAConfig),
+    "captioner": (ShapesCaptioner, CaptionerConfig),
+}
+
+
+def load_model(
+    kind: str,
+    path: Path | str | None = None,
+    sha256: str | None = None,
+    directory: Path | str = CHECKPOINT_DIR,
+) -> ShapesVQA | ShapesCaptioner:
+    """The one checkpoint loader: digest from the manifest unless given, model in eval mode."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown checkpoint kind {kind!r}; known: {sorted(KINDS)}")
+    p, digest = _resolve(kind, path, sha256, directory)
+    payload = load_checkpoint(p, digest)
+    if payload["kind"] != kind:
+        raise ValueError(f"{p.name} holds a {payload['kind']!r} checkpoint, not {kind!r}")
+    model_class, config_class = KINDS[kind]
+    model = model_class(config_class.from_dict(payload["config"]))
+    model.load_state_dict(payload["state_dict"])
+    return model.eval()
+
+
 def load_vqa(
     path: Path | str | None = None,
     sha256: str | None = None,
     directory: Path | str = CHECKPOINT_DIR,
 ) -> ShapesVQA:
     """The pretrained VQA model, in eval mode. Digest from the manifest unless given."""
-    p, digest = _resolve("vqa", path, sha256, directory)
-    payload = load_checkpoint(p, digest)
-    if payload["kind"] != "vqa":
-        raise ValueError(f"{p.name} holds a {payload['kind']!r} checkpoint, not 'vqa'")
-    model = ShapesVQA(VQAConfig.from_dict(payload["config"]))
-    model.load_state_dict(payload["state_dict"])
-    return model.eval()
+    model = load_model("vqa", path, sha256, directory)
+    assert isinstance(model, ShapesVQA)
+    return model
 
 
 def load_captioner(
@@ -133,10 +155,6 @@ def load_captioner(
     directory: Path | str = CHECKPOINT_DIR,
 ) -> ShapesCaptioner:
     """The pretrained captioner, in eval mode. Digest from the manifest unless given."""
-    p, digest = _resolve("captioner", path, sha256, directory)
-    payload = load_checkpoint(p, digest)
-    if payload["kind"] != "captioner":
-        raise ValueError(f"{p.name} holds a {payload['kind']!r} checkpoint, not 'captioner'")
-    model = ShapesCaptioner(CaptionerConfig.from_dict(payload["config"]))
-    model.load_state_dict(payload["state_dict"])
-    return model.eval()
+    model = load_model("captioner", path, sha256, directory)
+    assert isinstance(model, ShapesCaptioner)
+    return model

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from utils.profiles import Profile as ProfileName
 from utils.shapes.captioner import CaptionerConfig, ShapesCaptioner, caption_objects
 from utils.shapes.dataset import Record
 from utils.shapes.vocab import tokenize
@@ -53,7 +54,7 @@ class Profile:
 
 # `full` numbers are what the checkpoints were trained with (see data/shapes/checkpoints/
 # MANIFEST.json for the accuracy and time each reached); `fast` only has to beat chance.
-PROFILES: dict[str, dict[str, Profile]] = {
+PROFILES: dict[str, dict[ProfileName, Profile]] = {
     "vqa": {
         "fast": Profile(n_train=2000, n_test=300, steps=200, batch_size=32, lr=3e-3),
         "full": Profile(n_train=10000, n_test=1000, steps=2000, batch_size=32, lr=3e-3),
@@ -84,6 +85,74 @@ def _lr_at(step: int, steps: int, lr: float) -> float:
     if step < warm:
         return lr * (step + 1) / warm
     return lr * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, steps - warm)))
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What one optimisation step reports: its loss and how many predictions were right."""
+
+    loss: torch.Tensor
+    correct: int
+    seen: int
+
+
+def _train_loop(
+    model: ModelT,
+    step_fn: Callable[[int, torch.Generator], StepOutcome],
+    *,
+    steps: int,
+    lr: float,
+    weight_decay: float,
+    seed: int,
+    prefix: str,
+    acc_name: str,
+    desc: str,
+    run: RunLike | None,
+    log_every: int,
+    progress: bool,
+) -> TrainResult[ModelT]:
+    """The loop both models share: AdamW, warm-up + cosine schedule, clipping, logging.
+
+    `step_fn(step, generator)` draws its batch from `generator` and returns the loss (not yet
+    backpropagated) with its accuracy counts; everything else about a step lives here, so the
+    two models are trained and logged the same way. Logs `{prefix}/step`, `{prefix}/loss`,
+    `{prefix}/{acc_name}` and `{prefix}/lr` every `log_every` steps.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    model.train()
+    history: list[dict[str, float]] = []
+    t0 = time.perf_counter()
+    bar = tqdm(range(steps), desc=desc, disable=not progress, leave=False)
+    loss_sum, correct, seen = 0.0, 0, 0
+    for step in bar:
+        for g in opt.param_groups:
+            g["lr"] = _lr_at(step, steps, lr)
+        out = step_fn(step, gen)
+        opt.zero_grad(set_to_none=True)
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        loss_sum += out.loss.item()
+        correct += out.correct
+        seen += out.seen
+        if (step + 1) % log_every == 0 or step + 1 == steps:
+            k = (step % log_every) + 1
+            row = {
+                f"{prefix}/step": step + 1,
+                f"{prefix}/loss": loss_sum / k,
+                f"{prefix}/{acc_name}": correct / max(1, seen),
+                f"{prefix}/lr": opt.param_groups[0]["lr"],
+            }
+            history.append(row)
+            bar.set_postfix(
+                loss=f"{row[f'{prefix}/loss']:.3f}", acc=f"{row[f'{prefix}/{acc_name}']:.3f}"
+            )
+            if run is not None:
+                run.log(row)
+            loss_sum, correct, seen = 0.0, 0, 0
+    model.eval()
+    return TrainResult(model=model, steps=steps, seconds=time.perf_counter() - t0, history=history)
 
 
 # ============================================================================ VQA
@@ -162,17 +231,9 @@ def train_vqa(
     torch.manual_seed(seed)
     model = model or ShapesVQA(config)
     data = train if isinstance(train, VQATensors) else vqa_tensors(train, model)
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    model.train()
-    history: list[dict[str, float]] = []
     n_images = data.images.shape[0]
-    t0 = time.perf_counter()
-    bar = tqdm(range(steps), desc="ShapesVQA", disable=not progress, leave=False)
-    loss_sum, correct, seen = 0.0, 0, 0
-    for step in bar:
-        for g in opt.param_groups:
-            g["lr"] = _lr_at(step, steps, lr)
+
+    def step_fn(step: int, gen: torch.Generator) -> StepOutcome:
         imgs = torch.randint(n_images, (batch_size,), generator=gen)
         qs = data.questions_of(imgs)
         # Questions index into this batch's images, not the whole set.
@@ -183,30 +244,18 @@ def train_vqa(
             budget = int(budgets[int(torch.randint(len(budgets), (), generator=gen))])
         out = model(data.images[imgs], data.qids[qs], local, patch_budget=budget)
         target = data.answers[qs]
-        loss = F.cross_entropy(out.logits, target, ignore_index=IGNORE)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
         valid = target != IGNORE
-        loss_sum += loss.item()
-        correct += int((out.logits.argmax(-1) == target)[valid].sum())
-        seen += int(valid.sum())
-        if (step + 1) % log_every == 0 or step + 1 == steps:
-            k = (step % log_every) + 1
-            row = {
-                "vqa/step": step + 1,
-                "vqa/loss": loss_sum / k,
-                "vqa/train_acc": correct / max(1, seen),
-                "vqa/lr": opt.param_groups[0]["lr"],
-            }
-            history.append(row)
-            bar.set_postfix(loss=f"{row['vqa/loss']:.3f}", acc=f"{row['vqa/train_acc']:.3f}")
-            if run is not None:
-                run.log(row)
-            loss_sum, correct, seen = 0.0, 0, 0
-    model.eval()
-    return TrainResult(model=model, steps=steps, seconds=time.perf_counter() - t0, history=history)
+        return StepOutcome(
+            loss=F.cross_entropy(out.logits, target, ignore_index=IGNORE),
+            correct=int((out.logits.argmax(-1) == target)[valid].sum()),
+            seen=int(valid.sum()),
+        )
+
+    return _train_loop(
+        model, step_fn, steps=steps, lr=lr, weight_decay=weight_decay, seed=seed,
+        prefix="vqa", acc_name="train_acc", desc="ShapesVQA", run=run, log_every=log_every,
+        progress=progress,
+    )  # fmt: skip
 
 
 @torch.no_grad()
@@ -340,49 +389,29 @@ def train_captioner(
     torch.manual_seed(seed)
     model = model or ShapesCaptioner(config)
     data = train if isinstance(train, CaptionTensors) else caption_tensors(train, model)
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    model.train()
-    history: list[dict[str, float]] = []
     n = data.images.shape[0]
-    t0 = time.perf_counter()
-    bar = tqdm(range(steps), desc="ShapesCaptioner", disable=not progress, leave=False)
-    loss_sum, correct, seen = 0.0, 0, 0
-    for step in bar:
-        for g in opt.param_groups:
-            g["lr"] = _lr_at(step, steps, lr)
+
+    def step_fn(step: int, gen: torch.Generator) -> StepOutcome:
         idx = torch.randint(n, (batch_size,), generator=gen)
         tok = data.tokens[idx]
         length = int((tok != model.pad_id).sum(1).max())
         tok = tok[:, :length]
         logits = model(data.images[idx], tok[:, :-1])
         target = tok[:, 1:]
-        loss = F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=model.pad_id
-        )
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
         valid = target != model.pad_id
-        loss_sum += loss.item()
-        correct += int((logits.argmax(-1) == target)[valid].sum())
-        seen += int(valid.sum())
-        if (step + 1) % log_every == 0 or step + 1 == steps:
-            k = (step % log_every) + 1
-            row = {
-                "captioner/step": step + 1,
-                "captioner/loss": loss_sum / k,
-                "captioner/token_acc": correct / max(1, seen),
-                "captioner/lr": opt.param_groups[0]["lr"],
-            }
-            history.append(row)
-            bar.set_postfix(loss=f"{row['captioner/loss']:.3f}")
-            if run is not None:
-                run.log(row)
-            loss_sum, correct, seen = 0.0, 0, 0
-    model.eval()
-    return TrainResult(model=model, steps=steps, seconds=time.perf_counter() - t0, history=history)
+        return StepOutcome(
+            loss=F.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=model.pad_id
+            ),
+            correct=int((logits.argmax(-1) == target)[valid].sum()),
+            seen=int(valid.sum()),
+        )
+
+    return _train_loop(
+        model, step_fn, steps=steps, lr=lr, weight_decay=weight_decay, seed=seed,
+        prefix="captioner", acc_name="token_acc", desc="ShapesCaptioner", run=run,
+        log_every=log_every, progress=progress,
+    )  # fmt: skip
 
 
 def predict_captions(
