@@ -37,6 +37,12 @@ else
   echo "packages: up to date"
 fi
 
+# Notebook outputs never reach a commit: a pre-commit hook checks staged notebooks with
+# `scripts/nbtools.py clean` (see scripts/git-hooks/pre-commit). Only inside a git checkout.
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  git config core.hooksPath scripts/git-hooks
+fi
+
 # The llama.cpp server: compiled once, portable flags, constrained by the lock (see the script).
 .venv/bin/python scripts/build_llama.py
 .venv/bin/python scripts/setup_llm.py
