@@ -24,7 +24,7 @@ import logging
 import sqlite3
 import threading
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from utils.tracing.store.convert import StoreValueWarning, dumps, iter_refs, to_us
@@ -270,8 +270,12 @@ class CallWriter:
                 full, lone_starts, lone_ends = pair_up(
                     self._build(start_row, starts), self._build(end_row, ends)
                 )
-                groups = ((FULL_SQL, full), (START_SQL, lone_starts), (END_SQL, lone_ends))
-                groups += ((UPDATE_SQL, updates),)
+                groups = (
+                    (FULL_SQL, full),
+                    (START_SQL, lone_starts),
+                    (END_SQL, lone_ends),
+                    (UPDATE_SQL, updates),
+                )
                 try:
                     with self._db.write() as conn:
                         for sql, rows in groups:
@@ -300,7 +304,7 @@ class CallWriter:
                 _report_dropped(item[1] if len(item) > 1 else request.get("id"), err)
         return rows
 
-    def _write_row_by_row(self, groups: tuple[tuple[str, list[tuple]], ...]) -> None:
+    def _write_row_by_row(self, groups: Sequence[tuple[str, list[tuple]]]) -> None:
         """One savepoint per row: a row SQLite refuses is rolled back alone and reported."""
         with self._db.write() as conn:
             for sql, rows in groups:
