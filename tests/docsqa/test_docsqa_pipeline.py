@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
 import weave
 
@@ -15,12 +17,18 @@ from utils.docsqa.corpus import Doc, chunk_corpus
 from utils.docsqa.evalset import IDK
 from utils.docsqa.pipeline import (
     DEFAULT_PROMPT,
+    QUALITY_DEFAULTS,
     DocsQA,
     cited_doc_ids,
     is_abstention,
     postprocess_answer,
 )
-from utils.docsqa.retrieval import BM25Retriever, get_retriever
+from utils.docsqa.retrieval import (
+    BM25Retriever,
+    EmbeddingRetriever,
+    HybridRetriever,
+    get_retriever,
+)
 
 # weave's pydantic attribute hook reads `model_fields` on instances, which pydantic 2.11
 # deprecates; it is weave's warning to fix, not ours, and it would bury real ones.
@@ -52,6 +60,7 @@ def make(
 ) -> tuple[DocsQA, FakeClient]:
     client = FakeClient(reply)
     fields.setdefault("model_name", "fake-model")
+    fields.setdefault("min_cosine", None)  # a keyword retriever over toy docs has no cosine
     qa = DocsQA(client=client, retriever_obj=BM25Retriever(chunk_corpus(DOCS)), **fields)
     return qa, client
 
@@ -97,6 +106,7 @@ def test_predict_output_shape() -> None:
     assert out["chunk_ids"][0] == "weave-ops#0"
     assert out["citations"] == ["weave-ops"]
     assert out["abstained"] is False and out["fallback"] is None
+    assert out["abstention"] == "answer" and out["max_cosine"] is None
     assert out["model"] == "fake-model"
 
 
@@ -128,7 +138,7 @@ def test_default_model_and_client_come_from_utils_llm(monkeypatch: pytest.Monkey
     fake_llm.openai_client = lambda: fake_client  # type: ignore[attr-defined]
     fake_llm.chat_model = lambda: "course-default"  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "utils.llm", fake_llm)
-    qa = DocsQA(retriever_obj=BM25Retriever(chunk_corpus(DOCS)))
+    qa = DocsQA(retriever_obj=BM25Retriever(chunk_corpus(DOCS)), min_cosine=None)
     assert qa.model_name == ""
     out = qa.predict("What is a table?")
     assert out["model"] == "course-default" and out["answer"] == "ok"
@@ -173,6 +183,13 @@ def test_default_retriever_is_the_course_corpus() -> None:
         ("I don't know.", IDK),
         ("I don’t know, the notes do not say.", IDK),
         ("Not in the notes.", IDK),
+        ("The course notes do not contain the answer.", IDK),
+        ("W&B was founded in 2017 by Lukas Biewald. I don't know.", IDK),
+        ("The notes do not say; files go to ./artifacts.", IDK),
+        (
+            "No. Resuming does not restore weights [wandb-resume-runs].",
+            "No. Resuming does not restore weights [wandb-resume-runs].",
+        ),
         (
             "I know: use wandb sync [wandb-offline-mode].",
             "I know: use wandb sync [wandb-offline-mode].",
@@ -190,3 +207,61 @@ def test_helpers() -> None:
     )
     assert cited_doc_ids(answer) == ["artifacts-aliases", "registry-aliases", "made-up"]
     assert cited_doc_ids(answer, allowed=["artifacts-aliases"]) == ["artifacts-aliases"]
+
+
+class WordEncoder:
+    """Fake embeddings: one dimension per vocabulary word, so cosine = shared-word overlap."""
+
+    VOCAB = ("op", "weave", "function", "table", "rows", "alias", "label", "artifact", "version")
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        rows = []
+        for t in texts:
+            words = set(re.findall(r"[a-z]+", t.lower()))
+            rows.append([1.0 if w in words else 0.0 for w in self.VOCAB] + [0.1])
+        m = np.array(rows, dtype=np.float32)
+        return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+def _gated(kind: str, min_cosine: float | None) -> tuple[DocsQA, FakeClient]:
+    chunks = chunk_corpus(DOCS)
+    dense = EmbeddingRetriever(chunks, encoder=WordEncoder())
+    retr = dense if kind == "embedding" else HybridRetriever(dense, BM25Retriever(chunks))
+    client = FakeClient()
+    qa = DocsQA(client=client, retriever_obj=retr, model_name="m", min_cosine=min_cosine)
+    return qa, client
+
+
+@pytest.mark.parametrize("kind", ["embedding", "hybrid"])
+def test_cosine_gate_refuses_off_topic_questions_without_the_llm(kind: str) -> None:
+    qa, client = _gated(kind, 0.5)
+    off = qa.predict("Who won the football world cup?")
+    assert off["answer"] == IDK and off["fallback"] == "low_cosine" and client.requests == []
+    assert off["max_cosine"] is not None and off["max_cosine"] < 0.5
+    on = qa.predict("What is a weave op function?")
+    assert on["fallback"] is None and len(client.requests) == 1 and on["max_cosine"] >= 0.5
+    assert qa.max_cosine("What is a weave op function?") == pytest.approx(
+        on["max_cosine"], abs=1e-4
+    )
+
+
+def test_gate_off_and_keyword_only_retriever() -> None:
+    qa, client = _gated("embedding", None)
+    assert qa.predict("Who won the football world cup?")["fallback"] is None
+    assert len(client.requests) == 1
+    bm25_toy, _ = make(min_cosine=0.3)
+    with pytest.raises(ValueError, match="embedding or hybrid"):
+        bm25_toy.predict("What is a weave op?")
+
+
+def test_quality_defaults_are_the_model_defaults() -> None:
+    qa = DocsQA()
+    for key, value in QUALITY_DEFAULTS.items():
+        assert getattr(qa, key) == value, key
+    assert qa.prompt_template == DEFAULT_PROMPT
+
+
+def test_default_prompt_puts_the_abstention_rule_after_the_question() -> None:
+    question_at = DEFAULT_PROMPT.index("{question}")
+    assert DEFAULT_PROMPT.index("I don't know.") > question_at
+    assert DEFAULT_PROMPT.index("{context}") < question_at

@@ -5,13 +5,21 @@ and validated on load: an eval set with a typo in a gold id silently lowers ever
 which is worse than failing loudly.
 
 Each row: `id`, `question`, `reference_answer`, `gold_doc_ids` (1-3 ids, empty for
-unanswerable questions) and `type` (factual / how-to / comparison / unanswerable).
+unanswerable questions), `type` (factual / how-to / comparison / unanswerable), `key_facts` and
+`near_miss`.
+
+`key_facts` (answerable rows only) are the 1-5 facts a correct answer must state, each written as
+alternatives separated by " | " ("define_metric | summary='max'"); they give list-style answers
+partial credit (`utils.docsqa.scoring`). `near_miss` (unanswerable rows only) marks questions the
+corpus almost answers: the topic is covered but not the asked detail, the hardest case for
+abstention and a slice of its own.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+import random
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
@@ -20,7 +28,8 @@ from utils.docsqa import EVAL_PATH
 
 QuestionType = Literal["factual", "how-to", "comparison", "unanswerable"]
 QUESTION_TYPES: tuple[str, ...] = get_args(QuestionType)
-FIELDS = ("id", "question", "reference_answer", "gold_doc_ids", "type")
+FIELDS = ("id", "question", "reference_answer", "gold_doc_ids", "type", "key_facts", "near_miss")
+MAX_KEY_FACTS = 5
 MAX_GOLD = 3
 IDK = "I don't know."  # the canonical abstention, shared with the pipeline's post-processor
 
@@ -38,11 +47,21 @@ class EvalItem:
     reference_answer: str
     gold_doc_ids: tuple[str, ...]
     type: QuestionType
+    key_facts: tuple[str, ...] = ()
+    near_miss: bool = False
 
     @property
     def answerable(self) -> bool:
         """Whether the corpus holds the answer (retrieval metrics are only defined then)."""
         return bool(self.gold_doc_ids)
+
+    @property
+    def slice(self) -> str:
+        """The reporting slice: the type, with unanswerable split into near-miss and off-corpus
+        (a model that refuses "capital of Australia" may still answer a near miss)."""
+        if self.type == "unanswerable":
+            return "unanswerable/near-miss" if self.near_miss else "unanswerable/off-corpus"
+        return self.type
 
     def to_row(self) -> dict[str, Any]:
         """A plain dict for `weave.Dataset(rows=...)` or a pandas frame (lists, not tuples)."""
@@ -52,6 +71,8 @@ class EvalItem:
             "reference_answer": self.reference_answer,
             "gold_doc_ids": list(self.gold_doc_ids),
             "type": self.type,
+            "key_facts": list(self.key_facts),
+            "near_miss": self.near_miss,
         }
 
 
@@ -78,6 +99,19 @@ def _validate(row: Any, where: str, doc_ids: Collection[str] | None) -> EvalItem
             raise EvalSetError(f"{where}: an unanswerable question cannot have gold documents")
     elif not 1 <= len(gold) <= MAX_GOLD:
         raise EvalSetError(f"{where}: needs 1-{MAX_GOLD} gold_doc_ids, has {len(gold)}")
+    facts = row["key_facts"]
+    if not isinstance(facts, list) or not all(isinstance(f, str) and f.strip() for f in facts):
+        raise EvalSetError(f"{where}: key_facts must be a list of non-empty strings")
+    if not isinstance(row["near_miss"], bool):
+        raise EvalSetError(f"{where}: near_miss must be true or false")
+    if qtype == "unanswerable":
+        if facts:
+            raise EvalSetError(f"{where}: an unanswerable question has no key facts")
+    else:
+        if not 1 <= len(facts) <= MAX_KEY_FACTS:
+            raise EvalSetError(f"{where}: needs 1-{MAX_KEY_FACTS} key_facts, has {len(facts)}")
+        if row["near_miss"]:
+            raise EvalSetError(f"{where}: near_miss is for unanswerable questions only")
     if doc_ids is not None:
         unknown = [g for g in gold if g not in doc_ids]
         if unknown:
@@ -88,6 +122,8 @@ def _validate(row: Any, where: str, doc_ids: Collection[str] | None) -> EvalItem
         reference_answer=row["reference_answer"].strip(),
         gold_doc_ids=tuple(gold),
         type=cast(QuestionType, qtype),
+        key_facts=tuple(f.strip() for f in facts),
+        near_miss=row["near_miss"],
     )
 
 
@@ -119,3 +155,31 @@ def load_eval_set(
 def as_rows(items: Sequence[EvalItem]) -> list[dict[str, Any]]:
     """All items as plain dicts, the shape `weave.Dataset` and `pandas.DataFrame` accept."""
     return [item.to_row() for item in items]
+
+
+# The fixed sample the benchmark and the judge labels use: every slice represented, small enough
+# that one configuration runs in about 20 minutes on the course's 2-core reference machine.
+SAMPLE_PER_SLICE: dict[str, int] = {
+    "factual": 16,
+    "how-to": 14,
+    "comparison": 10,
+    "unanswerable/near-miss": 10,
+    "unanswerable/off-corpus": 10,
+}
+
+
+def stratified_sample(
+    items: Sequence[EvalItem], per_slice: Mapping[str, int] | None = None, seed: int = 0
+) -> list[EvalItem]:
+    """A reproducible sample with a fixed number of questions per slice, in eval-set order.
+
+    Stratified rather than uniform so the small slices (comparison, near-miss) are never left
+    with two questions by chance; a slice smaller than asked is taken whole.
+    """
+    per_slice = SAMPLE_PER_SLICE if per_slice is None else per_slice
+    rng = random.Random(seed)
+    chosen: set[str] = set()
+    for name, n in per_slice.items():
+        pool = [i.id for i in items if i.slice == name]
+        chosen.update(pool if n >= len(pool) else rng.sample(pool, n))
+    return [i for i in items if i.id in chosen]
