@@ -579,13 +579,14 @@ def test_a_command_stops_the_servers_it_started(tmp_path: Path) -> None:
     port = _free_port()
     already = _lookalike(port)  # up before the command: someone uses it, it must stay
     said: list[str] = []
+    outer_run = os.environ.get(server.RUN_ENV)  # set when the test session itself is wrapped
     try:
         with server.stops_what_it_starts(log=said.append):
             started = _lookalike(port + 1)
         assert started.wait(timeout=20) is not None
         assert already.poll() is None  # and neither would anyone else's be
         assert len(said) == 1 and f"pid {started.pid}" in said[0]
-        assert server.RUN_ENV not in os.environ
+        assert os.environ.get(server.RUN_ENV) == outer_run  # the outer run's token is back
     finally:
         already.kill()
         started.kill()
