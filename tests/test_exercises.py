@@ -128,3 +128,34 @@ def test_traced_surfaces_the_learners_exception(client) -> None:
 
 def test_check_error_is_an_assertion() -> None:
     assert issubclass(ExerciseCheckError, AssertionError)
+
+
+def test_traced_shows_the_learners_frames_first(client) -> None:
+    import traceback
+
+    import weave
+
+    @weave.op
+    def stub(question: str) -> dict:
+        raise NotImplementedError("Exercise 3")
+
+    with pytest.raises(NotImplementedError) as info:
+        traced(stub, "q")
+    frames = traceback.extract_tb(info.value.__traceback__)
+    assert [f.name for f in frames][-1] == "stub"
+    assert not any("/weave/trace/" in f.filename for f in frames)  # no wrapper internals
+
+
+def test_a_failed_check_shows_its_hint_without_helper_frames() -> None:
+    from utils.exercises import _show_hint_only
+
+    shown: list[tuple[type, BaseException, list[str]]] = []
+
+    class Shell:
+        def _showtraceback(self, etype: type, evalue: BaseException, stb: list[str]) -> None:
+            shown.append((etype, evalue, stb))
+
+    err = ExerciseCheckError("count words, not characters")
+    stb = _show_hint_only(Shell(), ExerciseCheckError, err, None)
+    assert shown and shown[0][0] is ExerciseCheckError  # shown as an error output
+    assert len(stb) == 1 and "count words, not characters" in stb[0] and "File" not in stb[0]

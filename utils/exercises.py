@@ -20,6 +20,7 @@ import re
 import textwrap
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 STUB_TAG_PREFIX = "exercise:"
@@ -30,13 +31,35 @@ class ExerciseCheckError(AssertionError):
     """A check found the exercise's answer wrong; the message says what to look at."""
 
 
+def _show_hint_only(shell: Any, etype: type, evalue: BaseException, tb: Any,
+                    tb_offset: int | None = None) -> list[str]:  # fmt: skip
+    """A failed check is feedback, not a crash: show its hint without a stack of helper frames
+    (which would also print the course's install path). IPython ignores what a custom handler
+    returns, so it shows the error itself (as an ordinary error output)."""
+    stb = [f"\x1b[0;31m{etype.__name__}\x1b[0m: {evalue}"]
+    shell._showtraceback(etype, evalue, stb)
+    return stb
+
+
+def _install_hint_display() -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((ExerciseCheckError,), _show_hint_only)
+
+
 def check(condition: bool, hint: str) -> None:
     """Raise with a learner-facing hint unless `condition` holds."""
+    __tracebackhide__ = True  # IPython shows the check cell's line, not this helper's
     if not condition:
         raise ExerciseCheckError(hint)
 
 
 def check_close(actual: float, expected: float, hint: str, rel: float = 1e-6) -> None:
+    __tracebackhide__ = True
     check(
         actual is not None and math.isclose(float(actual), float(expected), rel_tol=rel),
         f"{hint} (got {actual!r}, expected about {expected!r})",
@@ -59,7 +82,26 @@ def traced(op: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
     on the call, so a check built on it would fail later with an unrelated `TypeError` on
     `None`. Weave's `__should_raise` flag re-raises the original exception instead.
     """
-    return op.call(*args, __should_raise=True, **kwargs)  # type: ignore[no-any-return]
+    __tracebackhide__ = True  # IPython hides this frame: the learner sees their own code
+    try:
+        return op.call(*args, __should_raise=True, **kwargs)  # type: ignore[no-any-return]
+    except Exception as err:
+        raise err.with_traceback(_from_learner_code(err.__traceback__)) from None
+
+
+def _from_learner_code(tb: TracebackType | None) -> TracebackType | None:
+    """The traceback from the first frame outside weave's op machinery: what a learner
+    needs to see is their own function, not the wrapper that called it."""
+    import weave
+
+    weave_dir = str(Path(weave.__file__).parent)
+    start = tb
+    while start is not None and (
+        start.tb_frame.f_code.co_filename.startswith(weave_dir)
+        or start.tb_frame.f_code.co_filename == __file__
+    ):
+        start = start.tb_next
+    return start or tb
 
 
 @contextlib.contextmanager
@@ -77,6 +119,9 @@ def expect_rejection(wrong_answer: str, expected: type[BaseException] = Exercise
         print(f"✅ rejected {wrong_answer}: {type(err).__name__}: {first}")
         return
     raise AssertionError(f"the check accepted the wrong answer {wrong_answer}")
+
+
+_install_hint_display()
 
 
 # --- used by the harness ---------------------------------------------------------------
