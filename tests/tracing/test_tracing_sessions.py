@@ -81,7 +81,7 @@ def test_last_lists_roots_and_trace_frame_the_whole_tree(store: Path) -> None:
     tree = trace_frame(call)
     assert list(tree["depth"]) == [0, 1, 2, 2]
     assert [s.strip() for s in tree["step"]] == ["root", "middle", "leaf", "leaf"]
-    assert tree["step"].iloc[2].startswith("    ")
+    assert tree["step"].iloc[2].startswith("\u00a0" * 8)  # depth 2, visible in HTML too
     assert list(trace_frame()["id"]) == list(tree["id"])  # None: the latest trace
 
 

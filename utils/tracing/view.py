@@ -42,6 +42,7 @@ STATUS_COLOURS = {
     "running": "#0969da",
 }
 PREVIEW_CHARS = 160
+INDENT = "\u00a0" * 4  # non-breaking: an HTML table would collapse plain spaces
 
 
 def _client(client: WeaveClient | None) -> WeaveClient:
@@ -312,7 +313,7 @@ def trace_frame(target: Any = None, client: WeaveClient | None = None) -> pd.Dat
     frame = frame.set_index(pd.RangeIndex(len(frame)))
     frame.insert(0, "depth", [d for d, _ in ordered])
     frame["step"] = [
-        "  " * depth + (_get(call, "display_name") or op_label(_get(call, "op_name")))
+        INDENT * depth + (_get(call, "display_name") or op_label(_get(call, "op_name")))
         for depth, call in ordered
     ]
     return frame
