@@ -35,11 +35,9 @@ from typing import Any
 
 from utils.docsqa.abstention import classify
 from utils.docsqa.evalset import EvalItem, load_eval_set, stratified_sample
-from utils.docsqa.pipeline import DEFAULT_PROMPT, LEGACY_PROMPT, DocsQA, clean_completion
+from utils.docsqa.pipeline import DEFAULT_PROMPT_NAME, PROMPTS, DocsQA, clean_completion
 from utils.docsqa.scoring import cited_ids, grade_answer
 from utils.paths import runtime_path
-
-PROMPTS = {"default": DEFAULT_PROMPT, "legacy": LEGACY_PROMPT}
 
 
 def config_key(cfg: dict[str, Any]) -> str:
@@ -56,16 +54,8 @@ def cache_path(cfg: dict[str, Any]) -> Path:
 
 
 def load_cache(path: Path) -> dict[str, dict[str, Any]]:
-    """Cached answers by question id (a half-written last line from a killed run is skipped)."""
-    out: dict[str, dict[str, Any]] = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            out[row["id"]] = row
-    return out
+    """Cached answers by question id."""
+    return {row["id"]: row for row in load_cache_rows(path)}
 
 
 def interleave_slices(items: Sequence[EvalItem]) -> list[EvalItem]:
@@ -227,19 +217,71 @@ def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def judge_report(
+    items: Sequence[EvalItem], labels_path: Path, client: Any, model: str, seed: int
+) -> dict[str, Any]:
+    """Agreement (kappa, confusion) of each judge with the course-authored labels.
+
+    The LLM judge's replies are cached by question and answer text, so a rerun is free."""
+    from utils.docsqa.agreement import agreement
+    from utils.docsqa.judges import key_fact_judge, llm_judge, token_recall_judge
+    from utils.docsqa.labels import load_labels
+
+    by_id = {i.id: i for i in items}
+    labels = [lab for lab in load_labels(labels_path) if lab.id in by_id]
+    path = runtime_path("docsqa") / "bench" / f"judge-{model}-s{seed}.jsonl"
+    cache = {(r["id"], r["answer"]): r["verdict"] for r in load_cache_rows(path)}
+    llm_verdicts = []
+    with path.open("a", encoding="utf-8") as fh:
+        for n, lab in enumerate(labels, start=1):
+            key = (lab.id, lab.answer)
+            if key not in cache:
+                cache[key] = llm_judge(by_id[lab.id], lab.answer, client, model, seed)
+                fh.write(json.dumps({"id": lab.id, "answer": lab.answer, "verdict": cache[key]}))
+                fh.write("\n")
+                fh.flush()
+                print(f"judge [{n}/{len(labels)}] {lab.id} {cache[key]}", file=sys.stderr)
+            llm_verdicts.append(cache[key])
+    truth = [lab.correct for lab in labels]
+    judges = {
+        "key_facts": [key_fact_judge(by_id[lab.id], lab.answer) for lab in labels],
+        "token_recall>=0.5": [token_recall_judge(by_id[lab.id], lab.answer) for lab in labels],
+        "token_recall>=0.3": [
+            token_recall_judge(by_id[lab.id], lab.answer, threshold=0.3) for lab in labels
+        ],
+        f"llm:{model}": llm_verdicts,
+    }
+    return {name: agreement(truth, verdicts) for name, verdicts in judges.items()}
+
+
+def load_cache_rows(path: Path) -> list[dict[str, Any]]:
+    """JSON lines of a cache file (missing file: none; a torn last line: skipped)."""
+    rows = []
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Generate (or reuse) answers for one configuration and print its summary as JSON."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--retriever", default="hybrid", choices=["hybrid", "embedding", "bm25"])
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--max-tokens", type=int, default=160)
-    p.add_argument("--prompt", default="default", choices=sorted(PROMPTS))
+    p.add_argument("--prompt", default=DEFAULT_PROMPT_NAME, choices=sorted(PROMPTS))
     p.add_argument("--min-cosine", default="0.30", help="gate threshold, or 'none'")
     p.add_argument("--seed", type=int, default=0, help="sample and generation seed")
     p.add_argument("--all", action="store_true", help="every question, not the fixed sample")
     p.add_argument("--ids", help="comma-separated question ids instead of the sample")
-    p.add_argument("--labels", type=Path, help="labels JSONL to add label accuracy")
+    p.add_argument("--labels", type=Path, help="labels JSONL (data/docsqa/judge_labels.jsonl)")
     p.add_argument("--rows", type=Path, help="write scored rows here as JSON lines")
+    p.add_argument(
+        "--judges", action="store_true", help="with --labels: judge agreement (kappa) only"
+    )
     args = p.parse_args(argv)
 
     items = load_eval_set()
@@ -265,6 +307,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "model": qa.resolved_model_name(),
         "seed": args.seed,
     }
+    if args.judges:
+        if not args.labels:
+            p.error("--judges needs --labels")
+        report = judge_report(
+            load_eval_set(), args.labels, qa._get_client(), cfg["model"], args.seed
+        )
+        print(json.dumps(report, indent=1))
+        return 0
     answers = generate(qa, items, cfg)
     gate = None if args.min_cosine.lower() == "none" else float(args.min_cosine)
     labels = None

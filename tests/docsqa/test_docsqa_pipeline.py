@@ -19,9 +19,11 @@ from utils.docsqa.pipeline import (
     DEFAULT_PROMPT,
     QUALITY_DEFAULTS,
     DocsQA,
+    QualitySettingsError,
     cited_doc_ids,
     is_abstention,
     postprocess_answer,
+    require_quality_settings,
 )
 from utils.docsqa.retrieval import (
     BM25Retriever,
@@ -265,3 +267,13 @@ def test_default_prompt_puts_the_abstention_rule_after_the_question() -> None:
     question_at = DEFAULT_PROMPT.index("{question}")
     assert DEFAULT_PROMPT.index("I don't know.") > question_at
     assert DEFAULT_PROMPT.index("{context}") < question_at
+
+
+def test_require_quality_settings() -> None:
+    require_quality_settings(DocsQA())  # the defaults are the quality configuration
+    with pytest.raises(QualitySettingsError, match="max_tokens=40"):
+        require_quality_settings(DocsQA(max_tokens=40))  # the fast profile
+    with pytest.raises(QualitySettingsError, match=r"retriever='bm25'.*top_k=2"):
+        require_quality_settings(DocsQA(retriever="bm25", top_k=2))  # chapter 01's tracing demo
+    with pytest.raises(QualitySettingsError, match="prompt_template"):
+        require_quality_settings(DocsQA(prompt_template="{context} {question}"))

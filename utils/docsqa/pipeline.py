@@ -34,7 +34,15 @@ from utils.docsqa.retrieval import (
     get_retriever,
 )
 
-__all__ = ["QUALITY_DEFAULTS", "DocsQA", "cited_doc_ids", "is_abstention", "postprocess_answer"]
+__all__ = [
+    "QUALITY_DEFAULTS",
+    "DocsQA",
+    "QualitySettingsError",
+    "cited_doc_ids",
+    "is_abstention",
+    "postprocess_answer",
+    "require_quality_settings",
+]
 
 # Settings behind every answer-quality number the course reports, chosen from measurements on
 # the eval set (benchmarks/bench_docsqa.py; numbers in data/docsqa/README.md). They are also the
@@ -52,11 +60,26 @@ SYSTEM_PROMPT = (
     "You answer from the course notes you are given and never from memory."
 )
 
-# The rules come twice: before the notes (what the job is) and right after the question, where a
-# small model attends most. Rules only after the question made the local 1.5B model refuse
-# answerable questions; rules only before made it answer almost every unanswerable one. The fixed
-# phrase makes abstention measurable; `utils.docsqa.abstention` also catches paraphrases.
-DEFAULT_PROMPT = """Answer the question using ONLY the course notes below.
+# Prompt variants measured for issue 25 (numbers in data/docsqa/README.md), by name so a benchmark
+# row or a label file can say which one produced an answer. All put the notes first and the
+# question after them; they differ in where the rules sit and how the abstention rule is worded.
+# The fixed phrase makes abstention measurable; `utils.docsqa.abstention` also catches
+# paraphrases and an answer that ends in "I don't know."
+PROMPTS: dict[str, str] = {
+    # before issue 25: rules only before the notes; the local 1.5B model then answered almost
+    # every unanswerable question from memory
+    "legacy": """Answer the question using ONLY the course notes below.
+If the notes do not contain the answer, reply with exactly: I don't know.
+Answer in at most three sentences. After the answer, cite the notes you used by the ids shown
+in square brackets above each note.
+
+Course notes:
+{context}
+
+Question: {question}
+Answer:""",
+    # rules right after the question, where a small model attends most
+    "rules-after": """Answer the question using ONLY the course notes below.
 
 Course notes:
 {context}
@@ -66,23 +89,50 @@ Question: {question}
 Answer from the notes above in at most three sentences, then cite the id of the note you used
 in square brackets, like [weave-ops]. If the notes say nothing about what is asked, reply
 exactly: I don't know.
-Answer:"""
-
-# The prompt before issue 25 (rules only before the notes), kept so chapters can compare.
-LEGACY_PROMPT = """Answer the question using ONLY the course notes below.
-If the notes do not contain the answer, reply with exactly: I don't know.
-Answer in at most three sentences. After the answer, cite the notes you used by the ids shown
-in square brackets above each note.
+Answer:""",
+    # as rules-after, but the refusal must be the whole reply: rules-after often ended a correct
+    # answer with "I don't know.", which counts as an abstention
+    "whole-reply": """Answer the question using ONLY the course notes below.
 
 Course notes:
 {context}
 
 Question: {question}
-Answer:"""
+
+If the notes above answer the question, answer in at most three sentences and cite the id of
+the note you used in square brackets, like [weave-ops]. If they do not, your whole reply must be
+exactly: I don't know.
+Answer:""",
+}
+DEFAULT_PROMPT_NAME = "rules-after"
+DEFAULT_PROMPT = PROMPTS[DEFAULT_PROMPT_NAME]
+LEGACY_PROMPT = PROMPTS["legacy"]
 
 _THINK_RE = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
 _LABEL_RE = re.compile(r"^\s*(answer|a)\s*:\s*", re.IGNORECASE)
 _CITE_RE = re.compile(r"\[([a-z0-9][a-z0-9#,\s-]*)\]")
+
+
+class QualitySettingsError(ValueError):
+    """A configuration differs from the measured quality defaults, so its accuracy numbers would
+    not be the ones the course reports (e.g. the fast profile's 40-token answers are cut off)."""
+
+
+def require_quality_settings(model: DocsQA) -> None:
+    """Raise `QualitySettingsError` unless `model` uses `QUALITY_DEFAULTS` and the default
+    prompt: call it before printing an answer-quality number in a chapter."""
+    diffs = {
+        key: (getattr(model, key), value)
+        for key, value in QUALITY_DEFAULTS.items()
+        if getattr(model, key) != value
+    }
+    if model.prompt_template != DEFAULT_PROMPT:
+        diffs["prompt_template"] = ("custom", "DEFAULT_PROMPT")
+    if diffs:
+        shown = ", ".join(
+            f"{k}={have!r} (quality default {want!r})" for k, (have, want) in diffs.items()
+        )
+        raise QualitySettingsError(f"not the quality configuration: {shown}")
 
 
 def _llm() -> Any:
