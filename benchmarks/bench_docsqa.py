@@ -107,7 +107,7 @@ def generate(
                 "raw": resp.choices[0].message.content or "",
                 "finish_reason": resp.choices[0].finish_reason,
                 "doc_ids": list(dict.fromkeys(c["doc_id"] for c in contexts)),
-                "max_cosine": round(cosine, 4),
+                "max_cosine": None if cosine is None else round(cosine, 4),
                 "retrieval_s": round(t1 - t0, 4),
                 "generation_s": round(t2 - t1, 3),
                 "prompt_tokens": getattr(usage, "prompt_tokens", None),
@@ -135,7 +135,8 @@ def score_rows(
     rows = []
     for item in items:
         a = answers[item.id]
-        gated = min_cosine is not None and a["max_cosine"] < min_cosine
+        cosine = a["max_cosine"]  # None for BM25, which DocsQA runs ungated
+        gated = min_cosine is not None and cosine is not None and cosine < min_cosine
         text = "" if gated else clean_completion(a["raw"])
         kind = "refusal" if gated else classify(text).kind
         grade = grade_answer(item, text)

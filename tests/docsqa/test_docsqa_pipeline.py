@@ -251,9 +251,11 @@ def test_gate_off_and_keyword_only_retriever() -> None:
     qa, client = _gated("embedding", None)
     assert qa.predict("Who won the football world cup?")["fallback"] is None
     assert len(client.requests) == 1
-    bm25_toy, _ = make(min_cosine=0.3)
-    with pytest.raises(ValueError, match="embedding or hybrid"):
-        bm25_toy.predict("What is a weave op?")
+    # BM25 has no cosine: the model runs ungated instead of building an embedding index
+    bm25_toy, bm25_client = make(min_cosine=0.99)
+    out = bm25_toy.predict("Who won the football world cup?")
+    assert out["max_cosine"] is None and out["fallback"] is None
+    assert len(bm25_client.requests) == 1 and bm25_toy.max_cosine("anything") is None
 
 
 def test_quality_defaults_are_the_model_defaults() -> None:

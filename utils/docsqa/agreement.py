@@ -29,7 +29,7 @@ def agreement(labels: Sequence[bool], verdicts: Sequence[bool]) -> dict[str, Any
     kappa = float("nan") if len(set(y) | set(v)) == 1 else float(cohen_kappa_score(y, v))
     return {
         "n": len(y),
-        "agreement": (tp + tn) / len(y),
+        "agreement": float(tp + tn) / len(y),
         "kappa": kappa,
         "confusion": {
             "correct/correct": int(tp),
