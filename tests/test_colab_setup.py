@@ -113,6 +113,38 @@ def test_notebook_requirements_stop_at_the_development_section() -> None:
     assert not names & {"jupyterlab", "pytest", "ruff", "mypy", "papermill", "nbval"}
 
 
+def test_pip_dry_run_decides_which_colab_versions_must_change(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Colab's numpy is kept by the plan; pip's report says pandas 3 needs a newer one, so
+    numpy gets the lock's version and stops being "kept". pip itself is replaced by its report
+    (the format pip writes with --report), since the rounds are what is tested here."""
+    lock = {"numpy": "2.4.6", "pandas": "3.1.1", "tzdata": "2025.2"}
+    have = {"numpy": "1.26.4"}
+    plan = colab_setup.make_plan([Requirement("numpy"), Requirement("pandas")], lock, have)
+    assert plan.kept == {"numpy": ("1.26.4", "2.4.6")} and plan.install == ["pandas==3.1.1"]
+    rounds: list[dict[str, str]] = []
+
+    def fake_pip(args: list[str], env: object = None) -> subprocess.CompletedProcess[str]:
+        constraints = Path(args[args.index("-c") + 1]).read_text().split()
+        rounds.append(dict(c.split("==") for c in constraints))
+        would = [("pandas", "3.1.1"), ("tzdata", "2025.2")]
+        if "numpy==2.4.6" not in constraints:
+            would.append(("numpy", "2.5.0"))  # unconstrained, pip would take the newest
+        report = {"install": [{"metadata": {"name": n, "version": v}} for n, v in would]}
+        Path(args[args.index("--report") + 1]).write_text(json.dumps(report))
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(colab_setup, "_pip", fake_pip)
+    monkeypatch.setattr(colab_setup, "CONSTRAINTS", tmp_path / "constraints.txt")
+    said: list[str] = []
+    resolved = colab_setup.resolve(plan, lock, have, said.append)
+    assert resolved.constraints["numpy"] == "2.4.6" and "numpy" not in resolved.kept
+    assert len(rounds) == 2 and "numpy" not in rounds[0]
+    assert said == ["  numpy: Colab has 1.26.4, the course needs another version -> 2.4.6 "
+                    "(the lock's)"]  # fmt: skip
+
+
 def test_restart_is_needed_only_for_changed_packages_already_imported() -> None:
     before = {"numpy": "2.0.2", "wandb": "0.22.0", "rich": "13.9.4"}
     after = {"numpy": "2.4.6", "wandb": "0.31.0", "rich": "13.9.4", "weave": "0.54.0"}
