@@ -2,7 +2,7 @@
 
     python scripts/install_torch.py    # called by scripts/setup.sh before the rest of the lock
 
-Why a step of its own: on Linux, PyPI's `torch` wheel is the CUDA build and drags in ~3 GB of
+Why a step of its own: on Linux, PyPI's `torch` wheel is the CUDA build and drags in several GB of
 `nvidia-*` packages a CPU course never uses. The CPU build carries a local version label
 (`2.13.0+cpu`) and lives on PyTorch's own index, which pip does not know about. A requirements
 file cannot name an index for one package only, so torch is installed first, alone:

@@ -17,7 +17,7 @@ HEADER = """\
 # versions (scripts/setup.sh and scripts/colab_setup.py read it; environment.yml defers to setup).
 # torch: the CPU build. On Linux its version carries the `+cpu` label and comes from pip's
 # configured sources or PyTorch's CPU index (scripts/install_torch.py installs it before this
-# file, so pip never falls back to PyPI's CUDA build and its ~3 GB of nvidia-* packages).
+# file, so pip never falls back to PyPI's CUDA build and its several GB of nvidia-* packages).
 # On macOS/Windows PyPI's wheel is CPU-only already.
 # llama-cpp-python is pinned in requirements/llm.txt: it is compiled with special flags.
 """
