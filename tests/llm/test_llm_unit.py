@@ -538,11 +538,12 @@ def _lookalike(port: int) -> subprocess.Popen[bytes]:
         start_new_session=True,
         env=dict(os.environ),  # now, not at import: carries a run token set by the test
     )
-    for _ in range(100):  # until its argv is readable in /proc (right after exec it may not be)
+    for _ in range(500):  # until its argv is readable in /proc (right after exec it may not be)
         if server.course_servers().get(proc.pid) == port:
-            break
+            return proc
         time.sleep(0.02)
-    return proc
+    proc.kill()
+    raise AssertionError(f"the lookalike process never showed its argv in /proc/{proc.pid}")
 
 
 def test_status_names_the_process_that_listens(
