@@ -22,7 +22,7 @@ want=$(cat requirements/lock.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   free_kb=$(df -Pk . | awk 'NR == 2 {print $4}')
   if [ "${free_kb:-0}" -lt $((5 * 1024 * 1024)) ]; then
-    echo "WARNING: $((free_kb / 1024)) MB free here; a first setup needs about 5 GB (README: "Before you start")."
+    echo "WARNING: $((free_kb / 1024)) MB free here; a first setup needs about 5 GB (README, 'Before you start')."
   fi
   start=$(date +%s)
   echo "installing the pinned packages (requirements/lock.txt) ..."
