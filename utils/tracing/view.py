@@ -14,6 +14,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from utils.tracing.store import rules
+
 if TYPE_CHECKING:
     import pandas as pd
     from weave.trace.weave_client import WeaveClient
@@ -61,26 +63,16 @@ def _get(call: Any, name: str, default: Any = None) -> Any:
 
 def op_label(op_name: str | None) -> str:
     """`weave:///e/p/op/name:digest` -> `name` (and plain names unchanged)."""
-    if not op_name:
-        return ""
-    tail = op_name.rsplit("/", 1)[-1] if op_name.startswith("weave:///") else op_name
-    return tail.split(":", 1)[0]
+    return rules.op_short_name(op_name) or ""
 
 
 def status_of(call: Any) -> str:
-    """The server's `summary.weave.status` when present, else derived the same way."""
+    """The server's `summary.weave.status` when present, else derived by the same rule."""
     summary = _get(call, "summary") or {}
-    weave_summary = summary.get("weave") or {}
-    status = weave_summary.get("status")
+    status = (summary.get("weave") or {}).get("status")
     if status:
         return str(getattr(status, "value", status))
-    if _get(call, "exception"):
-        return "error"
-    if _get(call, "ended_at") is None:
-        return "running"
-    counts = summary.get("status_counts") or {}
-    errors = sum(v for k, v in counts.items() if str(getattr(k, "value", k)) == "error")
-    return "descendant_error" if errors else "success"
+    return rules.call_status(_get(call, "exception"), _get(call, "ended_at"), summary)
 
 
 def latency_ms(call: Any) -> float | None:
@@ -92,19 +84,8 @@ def latency_ms(call: Any) -> float | None:
 
 def token_counts(call: Any) -> tuple[int | None, int | None, int | None]:
     """(prompt, completion, total) summed over every model in `summary.usage`."""
-    usage = (_get(call, "summary") or {}).get("usage") or {}
-    if not usage:
-        return None, None, None
-    prompt = completion = total = 0
-    for model_usage in usage.values():
-        if not isinstance(model_usage, Mapping):
-            continue
-        p = model_usage.get("prompt_tokens") or model_usage.get("input_tokens") or 0
-        c = model_usage.get("completion_tokens") or model_usage.get("output_tokens") or 0
-        prompt += int(p)
-        completion += int(c)
-        total += int(model_usage.get("total_tokens") or (p + c))
-    return prompt, completion, total
+    counts = rules.summed_tokens((_get(call, "summary") or {}).get("usage"))
+    return counts if counts is not None else (None, None, None)
 
 
 def cost_of(call: Any) -> float | None:
