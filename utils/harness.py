@@ -23,7 +23,9 @@ from typing import Any
 
 import nbformat
 
+from utils import profiles
 from utils.exercises import CHECK_TAG, inject_solutions, inject_wrong_answer_probes
+from utils.llm import server
 from utils.paths import NOTEBOOKS_DIR, REPO_ROOT, runtime_path, shown
 
 FAST_BUDGET_S = 120.0  # what a chapter's fast profile should take on 2 cores
@@ -209,7 +211,7 @@ def timing_table(results: list[RunResult]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Execute the course notebooks headless.")
-    parser.add_argument("--profile", choices=["full", "fast"], default="full")
+    parser.add_argument("--profile", choices=profiles.NAMES, default=profiles.DEFAULT)
     parser.add_argument("--solutions", action="store_true", help="inject exercise solutions")
     parser.add_argument(
         "--out", type=Path, default=EXECUTED_DIR,
@@ -220,14 +222,18 @@ def main(argv: list[str] | None = None) -> int:
     label = args.profile + ("-solutions" if args.solutions else "")
     out_dir = args.out.resolve() / label
     results = []
-    for nb in [p.resolve() for p in args.notebooks] or course_notebooks():
-        print(f"▶ {shown(nb)} ({args.profile})", flush=True)
-        res = execute(nb, out_dir=out_dir, profile=args.profile, solutions=args.solutions,
-                      kill_after=3600)  # fmt: skip
-        results.append(res)
+    notebooks = [p.resolve() for p in args.notebooks] or course_notebooks()
+    # The notebooks start the local LLM server when they need it; stop it at the end if this
+    # command started it (a server you started yourself keeps running).
+    with server.stops_what_it_starts():
+        for nb in notebooks:
+            print(f"▶ {shown(nb)} ({args.profile})", flush=True)
+            results.append(execute(nb, out_dir=out_dir, profile=args.profile,
+                                   solutions=args.solutions, kill_after=3600))  # fmt: skip
+    for res in results:
         bad = [e for e in res.errors if not e.in_check]
         status = "ok" if not bad and not res.timed_out else "FAILED"
-        print(f"  {status} in {res.seconds:.1f}s; unsolved exercise checks: "
+        print(f"  {res.name}: {status} in {res.seconds:.1f}s; unsolved exercise checks: "
               f"{sum(e.in_check for e in res.errors)}", flush=True)  # fmt: skip
         for e in bad:
             print(f"  cell {e.index}: {e.ename}: {e.evalue[:200]}")
