@@ -281,6 +281,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--labels", type=Path, help="labels JSONL (data/docsqa/judge_labels.jsonl)")
     p.add_argument("--rows", type=Path, help="write scored rows here as JSON lines")
     p.add_argument(
+        "--against-prompt",
+        choices=sorted(PROMPTS),
+        help="paired comparison (McNemar) with the same settings and this prompt (cached run)",
+    )
+    p.add_argument(
         "--judges", action="store_true", help="with --labels: judge agreement (kappa) only"
     )
     args = p.parse_args(argv)
@@ -326,8 +331,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = score_rows(items, answers, gate, labels)
     if args.rows:
         args.rows.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    print(json.dumps({"config": {**cfg, "min_cosine": gate}, **summarise(rows)}, indent=1))
+    report = {"config": {**cfg, "min_cosine": gate}, **summarise(rows)}
+    if args.against_prompt:
+        other_prompt = PROMPTS[args.against_prompt]
+        other_cfg = {
+            **cfg,
+            "prompt": args.against_prompt,
+            "prompt_sha": hashlib.sha256(other_prompt.encode()).hexdigest()[:12],
+        }
+        other = load_cache(cache_path(other_cfg))
+        missing = [i.id for i in items if i.id not in other]
+        if missing:
+            p.error(f"run --prompt {args.against_prompt} first ({len(missing)} answers missing)")
+        other_rows = score_rows(items, other, gate, labels)
+        report["paired"] = paired_report(rows, other_rows, args.against_prompt)
+    print(json.dumps(report, indent=1))
     return 0
+
+
+def paired_report(
+    rows: Sequence[dict[str, Any]], other: Sequence[dict[str, Any]], other_name: str
+) -> dict[str, Any]:
+    """McNemar's exact test between two configurations on the same questions, the observed
+    discordant rate, and the smallest difference detectable at that rate (80% power, 5%)."""
+    from utils.docsqa.power import mcnemar_exact, min_detectable_difference, paired_counts
+
+    this_only, other_only = paired_counts(
+        [r["correct"] for r in rows], [r["correct"] for r in other]
+    )
+    n = len(rows)
+    rate = (this_only + other_only) / n
+    n_all = len(load_eval_set())
+    return {
+        "against": other_name,
+        "correct_this": sum(r["correct"] for r in rows),
+        "correct_other": sum(r["correct"] for r in other),
+        "only_this_correct": this_only,
+        "only_other_correct": other_only,
+        "mcnemar_exact_p": round(mcnemar_exact(this_only, other_only), 4),
+        "discordant_rate": round(rate, 3),
+        f"min_detectable_difference_n{n}": min_detectable_difference(n, rate) if rate else None,
+        f"min_detectable_difference_n{n_all}": min_detectable_difference(n_all, rate)
+        if rate
+        else None,
+    }
 
 
 if __name__ == "__main__":
