@@ -29,7 +29,7 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +129,7 @@ def score_rows(
     items: Sequence[EvalItem],
     answers: dict[str, dict[str, Any]],
     min_cosine: float | None,
-    labels: dict[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """One scored row per item: the gate applied, the answer cleaned, graded, citations read."""
     rows = []

@@ -29,7 +29,8 @@ UNANSWERABLE = EvalItem("t2", "Who founded W&B?", IDK, (), "unanswerable")
 
 class FakeJudge:
     def __init__(self, reply: str) -> None:
-        self.reply, self.prompts = reply, []
+        self.reply = reply
+        self.prompts: list[str] = []
         self.chat = SimpleNamespace(completions=SimpleNamespace(create=self._create))
 
     def _create(self, **kw: Any) -> Any:
