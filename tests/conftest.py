@@ -2,7 +2,8 @@
 
 - `client`: a global local `WeaveClient` on a fresh store file, finished and closed after;
 - `set_mode`: what `course.setup()` would have resolved ("online", "local" or unset);
-- `course_home`: a private `COURSE_HOME`, so a test's generated state never mixes with yours.
+- `course_home`: a private `COURSE_HOME`, so a test's generated state never mixes with yours;
+- `wandb_env`: wandb in offline mode writing to a private folder (for runs that are read back).
 
 The session is wrapped in `utils.llm.server.stops_what_it_starts()`: a local LLM server that
 any test (or notebook kernel run by a test) started is stopped when the session ends, so
@@ -59,3 +60,19 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _llm_servers.close()
+
+
+@pytest.fixture
+def wandb_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """wandb offline, its folders under `tmp_path` (returned); settings re-read per test."""
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.setenv("WANDB_ERROR_REPORTING", "false")
+    for var, sub in (("WANDB_DIR", ""), ("WANDB_DATA_DIR", "data"), ("WANDB_CACHE_DIR", "cache"),
+                     ("WANDB_CONFIG_DIR", "config")):  # fmt: skip
+        (tmp_path / sub).mkdir(exist_ok=True)
+        monkeypatch.setenv(var, str(tmp_path / sub))
+    import wandb
+
+    wandb.teardown()  # wandb keeps settings from its first setup in a process; re-read the env
+    return tmp_path

@@ -15,20 +15,6 @@ from utils.logged import ApiRun, logged_run
 from utils.wandb_offline import OfflineRun
 
 
-@pytest.fixture
-def wandb_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.setenv("WANDB_SILENT", "true")
-    for var, sub in (("WANDB_DIR", ""), ("WANDB_DATA_DIR", "data"), ("WANDB_CACHE_DIR", "cache"),
-                     ("WANDB_CONFIG_DIR", "config")):  # fmt: skip
-        (tmp_path / sub).mkdir(exist_ok=True)
-        monkeypatch.setenv(var, str(tmp_path / sub))
-    import wandb
-
-    wandb.teardown()
-    return tmp_path
-
-
 def test_local_media_come_back_as_logged(wandb_env: Path) -> None:
     import wandb
 

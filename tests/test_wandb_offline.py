@@ -11,21 +11,6 @@ import pytest
 from utils.wandb_offline import OfflineRun, offline_runs
 
 
-@pytest.fixture
-def wandb_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.setenv("WANDB_SILENT", "true")
-    monkeypatch.setenv("WANDB_ERROR_REPORTING", "false")
-    for var, sub in (("WANDB_DIR", ""), ("WANDB_DATA_DIR", "data"), ("WANDB_CACHE_DIR", "cache"),
-                     ("WANDB_CONFIG_DIR", "config")):  # fmt: skip
-        (tmp_path / sub).mkdir(exist_ok=True)
-        monkeypatch.setenv(var, str(tmp_path / sub))
-    import wandb
-
-    wandb.teardown()  # wandb keeps settings from its first setup in a process; re-read the env
-    return tmp_path
-
-
 def test_round_trip(wandb_env: Path) -> None:
     import wandb
 
