@@ -37,7 +37,7 @@ def new_session_id(chapter: str) -> str:
 class Context:
     chapter: str
     mode: _mode.CourseMode
-    profile: str
+    profile: profiles.Profile
     session: str = ""
 
     @property

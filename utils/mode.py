@@ -80,6 +80,16 @@ LOCAL_QUIET_ENV = {
 }
 
 
+def local_only_environment() -> None:
+    """What local mode sets on top of `QUIET_ENV`, in one place (`configure` and
+    `tracing.init` both call it): muted links, and `WANDB_DISABLE_WEAVE`, because
+    `wandb.init()` would otherwise call `weave.init()`, which always wants a W&B login and
+    would replace the local client with a remote one."""
+    for name, value in LOCAL_QUIET_ENV.items():
+        os.environ.setdefault(name, value)
+    os.environ["WANDB_DISABLE_WEAVE"] = "true"
+
+
 def offline_hf() -> None:
     """Set `HF_ENV` (keeping any value the user set); call before importing an HF library.
 
@@ -304,14 +314,10 @@ def configure(mode: CourseMode) -> None:
     os.environ.setdefault("WANDB_CACHE_DIR", str(runtime_path("wandb", "cache")))
     os.environ.setdefault("WANDB_ARTIFACT_DIR", str(runtime_path("wandb", "artifacts")))
     if mode.local:
-        for name, value in LOCAL_QUIET_ENV.items():
-            os.environ.setdefault(name, value)
+        local_only_environment()
         if os.environ.get("WANDB_MODE", "").lower() not in WANDB_OFFLINE_VALUES:
             os.environ["WANDB_MODE"] = "offline"
             os.environ[OWN_OFFLINE_ENV] = "offline"
-        # wandb.init() would otherwise call weave.init(), which always wants a W&B login;
-        # locally, Weave runs on the course's own store (utils.tracing).
-        os.environ["WANDB_DISABLE_WEAVE"] = "true"
         # Config dir holds settings + netrc lookups; keep local runs from reading a stale login.
         os.environ.setdefault("WANDB_CONFIG_DIR", str(runtime_path("wandb", "config")))
     elif os.environ.pop(OWN_OFFLINE_ENV, None) is not None:

@@ -12,11 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
-from utils.mode import LOCAL_QUIET_ENV, QUIET_ENV
-
-# Local-mode only: stop `wandb.init()` from calling `weave.init()` on its own (it would try
-# to log in to W&B and replace the local client with a remote one).
-LOCAL_ONLY_ENV = {"WANDB_DISABLE_WEAVE": "true", **LOCAL_QUIET_ENV}
+from utils.mode import QUIET_ENV, local_only_environment
 
 
 def silence(local: bool) -> None:
@@ -24,8 +20,7 @@ def silence(local: bool) -> None:
     for name, value in QUIET_ENV.items():
         os.environ.setdefault(name, value)
     if local:
-        for name, value in LOCAL_ONLY_ENV.items():
-            os.environ.setdefault(name, value)
+        local_only_environment()
     if "weave" in sys.modules:
         disable_sentry()
 
