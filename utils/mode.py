@@ -61,13 +61,11 @@ QUIET_ENV = {
     "WANDB_DISABLE_GIT": "true",
     "WANDB_DISABLE_CODE": "true",
     "WANDB_CONSOLE": "off",
-    "WEAVE_DISABLE_ANALYTICS": "true",
     "GRADIO_ANALYTICS_ENABLED": "False",
     "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
     **HF_ENV,
     "LANGCHAIN_TRACING_V2": "false",
     "LANGSMITH_TRACING": "false",
-    "ANONYMIZED_TELEMETRY": "False",
     "DO_NOT_TRACK": "1",
 }
 
