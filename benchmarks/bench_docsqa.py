@@ -1,7 +1,7 @@
 """DocsQA answer quality for one configuration: accuracy by slice, abstention, citations, latency.
 
     python benchmarks/bench_docsqa.py                       # quality defaults, fixed sample
-    python benchmarks/bench_docsqa.py --top-k 4 --prompt legacy --retriever embedding
+    python benchmarks/bench_docsqa.py --top-k 4 --prompt rules-after --retriever embedding
     python benchmarks/bench_docsqa.py --all                 # every eval question (slow)
 
 Answers are generated with the gate *off* and cached per configuration and question under
@@ -35,7 +35,13 @@ from typing import Any
 
 from utils.docsqa.abstention import classify
 from utils.docsqa.evalset import EvalItem, load_eval_set, stratified_sample
-from utils.docsqa.pipeline import DEFAULT_PROMPT_NAME, PROMPTS, DocsQA, clean_completion
+from utils.docsqa.pipeline import (
+    DEFAULT_PROMPT_NAME,
+    PROMPTS,
+    QUALITY_DEFAULTS,
+    DocsQA,
+    clean_completion,
+)
 from utils.docsqa.scoring import cited_ids, grade_answer
 from utils.paths import runtime_path
 
@@ -274,7 +280,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--max-tokens", type=int, default=160)
     p.add_argument("--prompt", default=DEFAULT_PROMPT_NAME, choices=sorted(PROMPTS))
-    p.add_argument("--min-cosine", default="0.30", help="gate threshold, or 'none'")
+    p.add_argument(
+        "--min-cosine",
+        default=str(QUALITY_DEFAULTS["min_cosine"]),
+        help="gate threshold, or 'none'",
+    )
     p.add_argument("--seed", type=int, default=0, help="sample and generation seed")
     p.add_argument("--all", action="store_true", help="every question, not the fixed sample")
     p.add_argument("--ids", help="comma-separated question ids instead of the sample")
@@ -327,7 +337,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.labels:
         from utils.docsqa.labels import load_labels
 
-        labels = {lab.id: lab.verdict for lab in load_labels(args.labels)}
+        loaded = load_labels(args.labels)
+        if all(lab.config == cfg for lab in loaded):
+            labels = {lab.id: lab.verdict for lab in loaded}
+        else:  # labels grade other answers: counting them here would be meaningless
+            print("labels were made with another configuration: not used", file=sys.stderr)
     rows = score_rows(items, answers, gate, labels)
     if args.rows:
         args.rows.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")

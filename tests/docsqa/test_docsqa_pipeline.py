@@ -17,6 +17,8 @@ from utils.docsqa.corpus import Doc, chunk_corpus
 from utils.docsqa.evalset import IDK
 from utils.docsqa.pipeline import (
     DEFAULT_PROMPT,
+    DEFAULT_PROMPT_NAME,
+    PROMPTS,
     QUALITY_DEFAULTS,
     DocsQA,
     QualitySettingsError,
@@ -265,10 +267,15 @@ def test_quality_defaults_are_the_model_defaults() -> None:
     assert qa.prompt_template == DEFAULT_PROMPT
 
 
-def test_default_prompt_puts_the_abstention_rule_after_the_question() -> None:
-    question_at = DEFAULT_PROMPT.index("{question}")
-    assert DEFAULT_PROMPT.index("I don't know.") > question_at
-    assert DEFAULT_PROMPT.index("{context}") < question_at
+def test_prompt_variants_all_have_slots_and_the_abstention_phrase() -> None:
+    assert PROMPTS[DEFAULT_PROMPT_NAME] == DEFAULT_PROMPT
+    for name, template in PROMPTS.items():
+        assert "{context}" in template and "{question}" in template, name
+        assert "I don't know." in template, name
+        DocsQA(prompt_template=template)  # accepted by the model's validator
+    # rules-after really puts the rule after the question (the variant it is named for)
+    after = PROMPTS["rules-after"]
+    assert after.index("I don't know.") > after.index("{question}")
 
 
 def test_require_quality_settings() -> None:

@@ -52,7 +52,7 @@ QUALITY_DEFAULTS: dict[str, Any] = {
     "top_k": 3,
     "max_tokens": 160,
     "temperature": 0.0,
-    "min_cosine": 0.30,
+    "min_cosine": 0.35,
 }
 
 SYSTEM_PROMPT = (
@@ -66,9 +66,10 @@ SYSTEM_PROMPT = (
 # The fixed phrase makes abstention measurable; `utils.docsqa.abstention` also catches
 # paraphrases and an answer that ends in "I don't know."
 PROMPTS: dict[str, str] = {
-    # before issue 25: rules only before the notes; the local 1.5B model then answered almost
-    # every unanswerable question from memory
-    "legacy": """Answer the question using ONLY the course notes below.
+    # rules before the notes (the prompt DocsQA had before issue 25, and its default again): on
+    # its own it abstained on 4 of 20 unanswerable questions, but it refused only 1 of 40
+    # answerable ones; with the cosine gate it is the best measured configuration
+    "rules-first": """Answer the question using ONLY the course notes below.
 If the notes do not contain the answer, reply with exactly: I don't know.
 Answer in at most three sentences. After the answer, cite the notes you used by the ids shown
 in square brackets above each note.
@@ -78,7 +79,8 @@ Course notes:
 
 Question: {question}
 Answer:""",
-    # rules right after the question, where a small model attends most
+    # rules right after the question, where a small model attends most: 9/20 abstentions
+    # without the gate, but 8/40 false refusals, 7 of them a right answer ending in "I don't know."
     "rules-after": """Answer the question using ONLY the course notes below.
 
 Course notes:
@@ -117,9 +119,9 @@ the note you used in square brackets, like [weave-ops]. If they do not, your who
 exactly: I don't know.
 Answer:""",
 }
-DEFAULT_PROMPT_NAME = "rules-after"
+DEFAULT_PROMPT_NAME = "rules-first"
 DEFAULT_PROMPT = PROMPTS[DEFAULT_PROMPT_NAME]
-LEGACY_PROMPT = PROMPTS["legacy"]
+LEGACY_PROMPT = PROMPTS["rules-first"]  # the name used before the variants were measured
 
 _THINK_RE = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
 _LABEL_RE = re.compile(r"^\s*(answer|a)\s*:\s*", re.IGNORECASE)
