@@ -2,8 +2,9 @@
 
 One small, fully local example reused across the LLM chapters: a Markdown corpus about W&B and
 Weave (`data/docsqa/docs/`), an eval set with gold documents (`data/docsqa/eval.jsonl`), three
-retrievers (local embeddings, a BM25 keyword baseline and their fusion), ranking metrics, and a
-`weave.Model` pipeline.
+retrievers (local embeddings, a BM25 keyword baseline and their fusion), ranking metrics, a
+`weave.Model` pipeline with abstention, answer grading by key facts, course-authored judge labels
+with agreement measures, and the paired test and power the evaluation chapters quote.
 
     from utils.docsqa import DocsQA, load_docs, load_eval_set, get_retriever
 
@@ -37,8 +38,21 @@ _LAZY = {
     "HybridRetriever": "retrieval",
     "get_retriever": "retrieval",
     "evaluate_retrieval": "retrieval",
+    "stratified_sample": "evalset",
     "DocsQA": "pipeline",
     "postprocess_answer": "pipeline",
+    "QUALITY_DEFAULTS": "pipeline",
+    "require_quality_settings": "pipeline",
+    "is_abstention": "abstention",
+    "grade_answer": "scoring",
+    "key_fact_recall": "scoring",
+    "load_labels": "labels",
+    "agreement": "agreement",
+    "key_fact_judge": "judges",
+    "token_recall_judge": "judges",
+    "llm_judge": "judges",
+    "mcnemar_exact": "power",
+    "min_detectable_difference": "power",
 }
 
 __all__ = ["DOCSQA_DIR", "DOCS_DIR", "EVAL_PATH", *_LAZY]
