@@ -13,7 +13,8 @@ from pathlib import Path
 
 import nbformat
 
-CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+from utils.exercises import CHECK_MARK
+
 VOLATILE_META = ("execution", "papermill", "collapsed", "scrolled", "jupyter")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from utils.exercises import CHECK_TAG, STUB_TAG_PREFIX, solution_path, wrong_answers
+from utils.exercises import CHECK_MARK, CHECK_TAG, STUB_TAG_PREFIX, solution_path, wrong_answers
 from utils.harness import course_notebooks
 from utils.paths import REPO_ROOT
 
@@ -76,7 +76,7 @@ def test_notebook_committed_without_outputs(path: Path) -> None:
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        checked = cell.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT")
+        checked = cell.source.lstrip().startswith(CHECK_MARK)
         assert checked or not cell.outputs, f"cell {i} has outputs; run scripts/nbtools.py clean"
 
 

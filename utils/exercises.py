@@ -25,6 +25,8 @@ from typing import Any
 
 STUB_TAG_PREFIX = "exercise:"
 CHECK_TAG = "exercise-check"
+# First line of a cell whose output is a deterministic fact nbval (and the harness) compare.
+CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 
 
 class ExerciseCheckError(AssertionError):

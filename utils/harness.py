@@ -24,7 +24,7 @@ from typing import Any
 import nbformat
 
 from utils import profiles
-from utils.exercises import CHECK_TAG, inject_solutions, inject_wrong_answer_probes
+from utils.exercises import CHECK_MARK, CHECK_TAG, inject_solutions, inject_wrong_answer_probes
 from utils.llm import server
 from utils.paths import NOTEBOOKS_DIR, REPO_ROOT, runtime_path, shown
 
@@ -89,9 +89,6 @@ def prepare(notebook: Path, solutions: bool, parameters: dict[str, Any], dest: P
     )
     tmp.unlink()
     return dest
-
-
-CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 
 
 def _text_outputs(cell: Any) -> list[str]:

@@ -16,7 +16,9 @@ from utils.paths import shown
 def _run_lines(run: Any) -> list[str]:
     if run is None:
         return []
-    if getattr(run, "offline", False) or getattr(run.settings, "_offline", False):
+    from utils.logged import is_online_run
+
+    if not is_online_run(run):
         folder = shown(run.dir).removesuffix("/files")
         return [
             f"W&B run {run.id} ({run.project}): saved offline in {folder}",

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from utils.wandb_offline import OfflineRun
+from utils.wandb_offline import OfflineRun, numeric_metrics, table_keys_of, table_steps
 
 
 class LoggedRun(Protocol):
@@ -49,10 +49,6 @@ class LoggedRun(Protocol):
     def artifacts(self, include_tables: bool = False) -> pd.DataFrame: ...
 
 
-def _is_table_ref(value: Any) -> bool:
-    return isinstance(value, dict) and "table" in str(value.get("_type", ""))
-
-
 class ApiRun:
     """A run read back from the W&B server with the public `wandb.Api` (online mode)."""
 
@@ -81,20 +77,13 @@ class ApiRun:
         return frame.set_index("_step") if "_step" in frame else frame
 
     def scalars(self) -> pd.DataFrame:
-        hist = self.history.drop(columns=[c for c in self.history if str(c).startswith("_")])
-        return hist.apply(pd.to_numeric, errors="coerce").dropna(axis=1, how="all")
+        return numeric_metrics(self.history)
 
     def table_keys(self) -> list[str]:
-        keys = {k for k, v in self.summary.items() if _is_table_ref(v)}
-        for column in self.history.columns:
-            if any(_is_table_ref(v) for v in self.history[column].dropna()):
-                keys.add(column)
-        return sorted(keys)
+        return table_keys_of(self.summary, self.history)
 
     def table_versions(self, key: str) -> list[int]:
-        if key not in self.history:
-            return []
-        return [int(s) for s, v in self.history[key].items() if _is_table_ref(v)]
+        return table_steps(self.history, key)
 
     def _table_artifacts(self, key: str) -> list[Any]:
         """The run's table artifacts for `key`, oldest version first (one per distinct log)."""
@@ -133,7 +122,8 @@ class ApiRun:
         return pd.DataFrame(rows)
 
 
-def _online(run: Any) -> bool:
+def is_online_run(run: Any) -> bool:
+    """True for a run that streams to a W&B server (a folder or an offline run is local)."""
     if isinstance(run, str | os.PathLike):
         return False
     settings = getattr(run, "settings", None)
@@ -143,7 +133,7 @@ def _online(run: Any) -> bool:
 def logged_run(run: Any) -> LoggedRun:
     """What `run` logged: from the W&B server online (`wandb.Api`), from the run's offline
     files locally. `run` is a finished `wandb.Run` (or, locally, a run folder)."""
-    if _online(run):
+    if is_online_run(run):
         import wandb
 
         api = wandb.Api()

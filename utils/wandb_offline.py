@@ -81,6 +81,33 @@ def _unflatten(flat: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def is_table_ref(value: Any) -> bool:
+    """A summary/history value that points at a logged table (any table kind)."""
+    return isinstance(value, dict) and "table" in str(value.get("_type", ""))
+
+
+def numeric_metrics(history: pd.DataFrame) -> pd.DataFrame:
+    """History restricted to numeric metrics (what a line plot would show)."""
+    hist = history.drop(columns=[c for c in history if str(c).startswith("_")])
+    return hist.apply(pd.to_numeric, errors="coerce").dropna(axis=1, how="all")
+
+
+def table_keys_of(summary: dict[str, Any], history: pd.DataFrame) -> list[str]:
+    """Keys under which tables were logged, from the summary and every history step."""
+    keys = {k for k, v in summary.items() if is_table_ref(v)}
+    for column in history.columns:
+        if any(is_table_ref(v) for v in history[column].dropna()):
+            keys.add(column)
+    return sorted(keys)
+
+
+def table_steps(history: pd.DataFrame, key: str) -> list[int]:
+    """Steps at which `key` was logged as a table."""
+    if key not in history:
+        return []
+    return [int(step) for step, v in history[key].items() if is_table_ref(v)]
+
+
 @dataclass
 class OfflineRun:
     """One offline run, decoded. Build it with `OfflineRun.load(run_or_dir)`."""
@@ -147,28 +174,16 @@ class OfflineRun:
 
     def scalars(self) -> pd.DataFrame:
         """History restricted to numeric metrics (what a line plot would show)."""
-        hist = self.history.drop(columns=[c for c in self.history if str(c).startswith("_")])
-        numeric = hist.apply(pd.to_numeric, errors="coerce")
-        return numeric.dropna(axis=1, how="all")
+        return numeric_metrics(self.history)
 
     # --- tables ----------------------------------------------------------------------------
     def table_keys(self) -> list[str]:
         """Keys under which tables were logged."""
-        keys = set()
-        for key, value in self.summary.items():
-            if isinstance(value, dict) and str(value.get("_type", "")).endswith("table-file"):
-                keys.add(key)
-        for column in self.history.columns:
-            cells = self.history[column].dropna()
-            if any(isinstance(v, dict) and "table" in str(v.get("_type", "")) for v in cells):
-                keys.add(column)
-        return sorted(keys)
+        return table_keys_of(self.summary, self.history)
 
     def table_versions(self, key: str) -> list[int]:
         """Steps at which `key` was logged as a table."""
-        if key not in self.history:
-            return []
-        return [int(step) for step, v in self.history[key].items() if isinstance(v, dict)]
+        return table_steps(self.history, key)
 
     def table(self, key: str, step: int | None = None, images: bool = True) -> pd.DataFrame:
         """The full logged table (latest, or the one logged at `step`) as a DataFrame.
