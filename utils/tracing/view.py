@@ -215,7 +215,8 @@ def calls_frame(
     if calls is None or hasattr(calls, "get_calls"):
         client = _client(calls)  # type: ignore[arg-type]
         client.flush()  # calls just made may still be queued in the client's workers
-        if roots if roots is not None else last is not None:
+        only_roots = last is not None if roots is None else roots
+        if only_roots:
             flt = dict(get_calls_kwargs.get("filter") or {})
             flt["trace_roots_only"] = True
             get_calls_kwargs["filter"] = flt
